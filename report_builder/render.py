@@ -1,0 +1,130 @@
+"""HTML (Jinja2) and PDF (WeasyPrint) with the build manifest attached.
+
+Templates receive plain values only. Math is written as TeX and turned into SVG by
+matplotlib's mathtext at build time, since WeasyPrint does not lay out MathML.
+"""
+
+import base64
+import functools
+import importlib.metadata
+import io
+import json
+import platform
+from pathlib import Path
+
+import jinja2
+
+from .files import atomic_write_bytes, atomic_write_json, atomic_write_text, sha256_bytes
+from .spec import ROOT, Spec
+
+TEMPLATES = ROOT / "templates"
+PACKAGES = ("report-builder", "torch", "torchvision", "numpy", "matplotlib", "jinja2",
+            "weasyprint", "pydantic", "typer")
+
+
+@functools.lru_cache(maxsize=256)
+def tex_svg(tex: str, size: float = 11.0) -> str:
+    """A TeX formula (mathtext subset) as an inline <img> holding an SVG."""
+    import matplotlib.pyplot as plt
+    from matplotlib import rcParams
+
+    rcParams["svg.hashsalt"] = "report-builder"
+    fig = plt.figure(figsize=(0.01, 0.01))
+    fig.text(0, 0, f"${tex}$", fontsize=size)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight", pad_inches=0.02, transparent=True,
+                metadata={"Date": None, "Creator": None})
+    plt.close(fig)
+    data = base64.b64encode(buffer.getvalue()).decode()
+    alt = jinja2.filters.escape(tex)
+    return f'<img class="math" alt="{alt}" src="data:image/svg+xml;base64,{data}">'
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        undefined=jinja2.StrictUndefined,
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["math"] = lambda tex: jinja2.filters.Markup(tex_svg(tex))
+    env.filters["sig"] = lambda value, digits=3: f"{value:.{digits}g}"
+    return env
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def make_manifest(spec: Spec, options, numbers: dict, answers: dict, figures: dict,
+                  runs: dict) -> dict:
+    return {
+        "problem": spec.problem,
+        "course": spec.course,
+        "output": spec.output,
+        "profile": options.profile,
+        "seed": options.seed,
+        "device": numbers["device"],
+        "precision": numbers["precision"],
+        "spec": json.loads(spec.model_dump_json()),
+        "dataset": numbers["data"],
+        "runs": {
+            name: {
+                "key": run.key,
+                "config": run.config.as_dict(),
+                "reused": run.reused,
+                "train_seconds": run.info["train_seconds"],
+                "code_version": run.info["code_version"],
+                "final_losses": run.info["final"],
+                "metrics": numbers["runs"].get(name),
+            }
+            for name, run in runs.items()
+        },
+        "tuned_beta": numbers["search"]["chosen"],
+        "beta_search": numbers["search"],
+        "judge": numbers["judge"],
+        "interpolation": numbers["interpolation"],
+        "figures": figures,
+        "answers": {
+            question: {"words": a["words"], "limit": a["limit"], "numbers": a["numbers"],
+                       "sha256": sha256_bytes(a["markdown"].encode())}
+            for question, a in answers.items()
+        },
+        "versions": package_versions(),
+    }
+
+
+def render_report(spec: Spec, options, numbers: dict, answers: dict, figures: dict,
+                  runs: dict) -> Path:
+    """Write report.html, manifest.json and the PDF (with the manifest attached) into out."""
+    from weasyprint import HTML, Attachment
+
+    out: Path = options.out
+    manifest = make_manifest(spec, options, numbers, answers, figures, runs)
+    html = environment().get_template(spec.template).render(
+        spec=json.loads(spec.model_dump_json()),
+        numbers=numbers,
+        answers=answers,
+        figures=figures,
+        quick=options.profile != "full",
+        title=f"{spec.course}: {spec.title}",
+        keywords=", ".join([spec.problem, options.profile, numbers["data"]["name"],
+                            *(run.key for run in runs.values())]),
+    )
+    manifest_bytes = json.dumps(manifest, indent=2, sort_keys=True).encode()
+    pdf = HTML(string=html, base_url=str(out)).write_pdf(
+        attachments=[Attachment(string=manifest_bytes, name="manifest.json",
+                                description="report-builder build manifest")],
+    )
+    atomic_write_text(out / "report.html", html)
+    atomic_write_json(out / "manifest.json", manifest)
+    pdf_path = out / spec.output
+    atomic_write_bytes(pdf_path, pdf)
+    return pdf_path

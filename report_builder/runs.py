@@ -1,0 +1,220 @@
+"""Content-addressed store of trained runs: `<cache>/<key>/`.
+
+key = hash(run config, data set fingerprint, version of the code that trains it). The
+code version hashes only the model and training sources, so editing a template or a
+plot retrains nothing. An entry is complete when `run.json` exists and the checksums it
+records match; anything else is retrained (with a warning), never loaded.
+"""
+
+import inspect
+import io
+import json
+import logging
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from functools import cache
+from pathlib import Path
+
+import torch
+from filelock import FileLock
+from torch import nn
+
+from . import train as train_module
+from .data import Dataset, as_float
+from .files import atomic_write_bytes, atomic_write_json, sha256_bytes, sha256_file
+from .models import build_model, classifier, conv
+from .spec import canonical_json
+from .train import BatchCallback, TrainConfig, train
+
+log = logging.getLogger(__name__)
+
+MODEL_SOURCES = {"conv_ae": conv, "conv_vae": conv, "classifier": classifier}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that determines a trained model, besides the data and the code."""
+
+    model: str
+    epochs: int
+    nz: int = 64
+    beta: float = 0.0
+    lr: float = 1e-3
+    batch_size: int = 64
+    seed: int = 0
+    precision: str = "fp32"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Run:
+    """A trained model loaded from the store, with what it measured while training."""
+
+    name: str
+    key: str
+    config: RunConfig
+    model: nn.Module
+    history: dict[str, list[float]]
+    info: dict  # run.json: when, how long, on what
+    reused: bool
+
+
+@cache
+def code_version(model_kind: str) -> str:
+    sources = inspect.getsource(MODEL_SOURCES[model_kind]) + inspect.getsource(train_module)
+    return sha256_bytes(sources.encode())[:12]
+
+
+def run_key(config: RunConfig, data: Dataset) -> str:
+    identity = {
+        "config": config.as_dict(),
+        "data": data.fingerprint,
+        "code": code_version(config.model),
+    }
+    return sha256_bytes(canonical_json(identity).encode())[:16]
+
+
+class RunStore:
+    def __init__(self, root: Path):
+        self.root = root
+
+    def entry(self, key: str) -> Path:
+        return self.root / key
+
+    def is_complete(self, key: str) -> bool:
+        return self._verified_info(key) is not None
+
+    def get(
+        self,
+        name: str,
+        config: RunConfig,
+        data: Dataset,
+        device: str,
+        *,
+        retrain: bool = False,
+        on_batch: BatchCallback | None = None,
+    ) -> Run:
+        """Load the run if it is cached and intact, else train it (resuming if it can)."""
+        key = run_key(config, data)
+        self.root.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(self.root / f"{key}.lock")):
+            if retrain:
+                self._discard(key, keep_checkpoint=False)
+            elif self._verified_info(key) is not None:
+                return self._load(name, key, config, device, reused=True)
+            self._train(name, key, config, data, device, on_batch)
+            return self._load(name, key, config, device, reused=False)
+
+    def _train(self, name, key, config, data, device, on_batch) -> None:
+        entry = self.entry(key)
+        resume = self._load_checkpoint(entry / "checkpoint.pt")
+        model = build_model(config.model, nz=config.nz, beta=config.beta)
+        tensors = [as_float(data.train_images)]
+        if config.model == "classifier":
+            tensors.append(data.train_labels)
+        train_config = TrainConfig(
+            epochs=config.epochs,
+            lr=config.lr,
+            batch_size=config.batch_size,
+            seed=config.seed,
+            device=device,
+            precision=config.precision,
+        )
+
+        started = time.perf_counter()
+        earlier_seconds = resume.get("seconds", 0.0) if resume else 0.0
+
+        def save_checkpoint(checkpoint: dict) -> None:
+            checkpoint["seconds"] = earlier_seconds + time.perf_counter() - started
+            atomic_write_bytes(entry / "checkpoint.pt", _to_bytes(checkpoint))
+
+        history = train(model, tensors, train_config, resume=resume,
+                        on_batch=on_batch, on_epoch_end=save_checkpoint)
+        seconds = earlier_seconds + time.perf_counter() - started
+        self._commit(entry, name, key, config, data, device, model, history.losses, seconds)
+
+    def _commit(self, entry, name, key, config, data, device, model, history, seconds) -> None:
+        model_bytes = _to_bytes({"config": config.as_dict(), "state_dict": model.state_dict()})
+        history_text = json.dumps(history)
+        atomic_write_bytes(entry / "model.pt", model_bytes)
+        atomic_write_bytes(entry / "history.json", history_text.encode())
+        atomic_write_json(entry / "config.json", config.as_dict())
+        info = {
+            "key": key,
+            "first_name": name,
+            "config": config.as_dict(),
+            "data": data.describe(),
+            "code_version": code_version(config.model),
+            "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "train_seconds": round(seconds, 2),
+            "device": device,
+            "torch": torch.__version__,
+            "final": {name: values[-1] for name, values in history.items()},
+            "sha256": {"model.pt": sha256_bytes(model_bytes),
+                       "history.json": sha256_bytes(history_text.encode())},
+        }
+        # run.json last: its presence (with matching checksums) marks the entry complete.
+        atomic_write_json(entry / "run.json", info)
+        (entry / "checkpoint.pt").unlink(missing_ok=True)
+
+    def _load(self, name, key, config, device, reused) -> Run:
+        entry = self.entry(key)
+        saved = torch.load(entry / "model.pt", map_location=device, weights_only=True)
+        model = build_model(config.model, nz=config.nz, beta=config.beta)
+        model.load_state_dict(saved["state_dict"])
+        model.to(device).eval()
+        history = json.loads((entry / "history.json").read_text())
+        info = json.loads((entry / "run.json").read_text())
+        return Run(name, key, config, model, history, info, reused)
+
+    def _verified_info(self, key: str) -> dict | None:
+        entry = self.entry(key)
+        info_path = entry / "run.json"
+        if not info_path.is_file():
+            return None
+        try:
+            info = json.loads(info_path.read_text())
+            intact = all(
+                sha256_file(entry / filename) == digest
+                for filename, digest in info["sha256"].items()
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            intact = False
+        if not intact:
+            log.warning("cache entry %s is corrupt (checksum mismatch); retraining it", key)
+            self._discard(key, keep_checkpoint=False)
+            return None
+        return info
+
+    def _load_checkpoint(self, path: Path) -> dict | None:
+        if not path.is_file():
+            return None
+        try:
+            checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+            log.info("resuming %s from epoch %d", path.parent.name, checkpoint["epoch"])
+            return checkpoint
+        except Exception:  # a truncated or foreign file: start over rather than crash
+            log.warning("checkpoint %s is unreadable; training from scratch", path)
+            path.unlink(missing_ok=True)
+            return None
+
+    def _discard(self, key: str, keep_checkpoint: bool) -> None:
+        entry = self.entry(key)
+        if not entry.exists():
+            return
+        for path in entry.iterdir():
+            if keep_checkpoint and path.name == "checkpoint.pt":
+                continue
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+
+
+def _to_bytes(value) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(value, buffer)
+    return buffer.getvalue()

@@ -1,0 +1,189 @@
+"""Problem specs: `experiments/<problem>.yaml`, validated on load.
+
+A spec declares what a problem trains, draws and asks; `resolve()` turns it plus the
+command-line choices (profile, seed) into plain run configs that the cache can key on.
+"""
+
+import json
+import math
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ReportBuilderError
+
+ROOT = Path(__file__).resolve().parent.parent
+EXPERIMENTS = ROOT / "experiments"
+ModelKind = Literal["conv_ae", "conv_vae", "classifier"]
+FigureKind = Literal["loss_curves", "reconstructions", "samples", "beta_search", "interpolation"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RunSpec(Strict):
+    model: ModelKind
+    epochs: int = Field(gt=0)
+    nz: int = Field(default=64, gt=0)
+    beta: float = Field(default=0.0, ge=0)
+    lr: float = Field(default=1e-3, gt=0)
+    batch_size: int = Field(default=64, gt=1)
+
+
+class BetaSearch(Strict):
+    run: str = Field(description="name of the tuned run the search produces")
+    model: ModelKind = "conv_vae"
+    betas: list[float] = Field(min_length=2)
+    search_epochs: int = Field(gt=0)
+    final_epochs: int = Field(gt=0)
+    max_recon_ratio: float = Field(gt=1, description="reconstructions may be this much worse")
+
+    @field_validator("betas")
+    @classmethod
+    def ten_x_steps(cls, betas: list[float]) -> list[float]:
+        if any(beta <= 0 for beta in betas):
+            raise ValueError("every beta of a logarithmic search must be > 0")
+        for low, high in zip(betas, betas[1:], strict=False):
+            if not math.isclose(high / low, 10, rel_tol=1e-6):
+                raise ValueError(f"betas must rise in steps of 10x ({low:g} -> {high:g})")
+        return betas
+
+
+class Interpolation(Strict):
+    ae: str
+    vae: str
+    steps: int = Field(default=5, ge=2)
+    pairs: list[tuple[int, int]] = Field(min_length=1)
+
+    @field_validator("pairs")
+    @classmethod
+    def digits(cls, pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        for start, end in pairs:
+            if not (0 <= start <= 9 and 0 <= end <= 9):
+                raise ValueError(f"labels must be digits 0-9, got {start}->{end}")
+        return pairs
+
+
+class FigureSpec(Strict):
+    kind: FigureKind
+    runs: list[str] = []
+
+
+class Question(Strict):
+    words: int = Field(gt=0)
+    points: int = Field(gt=0)
+
+
+class Profile(Strict):
+    train_images: int | None = Field(default=None, gt=0)
+    test_images: int | None = Field(default=None, gt=0)
+    epochs: int | None = Field(default=None, gt=0, description="overrides every run's epochs")
+    betas: list[float] | None = None
+    samples: int | None = Field(default=None, gt=1)
+
+
+class Spec(Strict):
+    problem: str
+    title: str
+    course: str
+    output: str
+    template: str
+    defaults: dict[str, float | int] = {}
+    runs: dict[str, RunSpec]
+    classifier: RunSpec
+    beta_search: BetaSearch
+    samples: int = Field(default=1000, gt=1, description="prior samples scored per run")
+    interpolation: Interpolation
+    figures: list[FigureSpec]
+    questions: dict[str, Question]
+    profiles: dict[str, Profile] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def apply_defaults(cls, raw: dict) -> dict:
+        if not isinstance(raw, dict):
+            raise ValueError("a spec must be a mapping of sections")
+        defaults = raw.get("defaults") or {}
+        if isinstance(raw.get("runs"), dict):
+            raw["runs"] = {
+                name: {**defaults, **run} if isinstance(run, dict) else run
+                for name, run in raw["runs"].items()
+            }
+        return raw
+
+    @model_validator(mode="after")
+    def names_resolve(self) -> "Spec":
+        known = set(self.runs) | {self.beta_search.run}
+        used = [self.interpolation.ae, self.interpolation.vae]
+        used += [run for figure in self.figures for run in figure.runs]
+        unknown = sorted(set(used) - known)
+        if unknown:
+            raise ValueError(f"unknown run name(s) {unknown}; known: {sorted(known)}")
+        return self
+
+
+def spec_path(problem: str) -> Path:
+    return EXPERIMENTS / f"{problem}.yaml"
+
+
+def known_problems() -> list[str]:
+    return sorted(path.stem for path in EXPERIMENTS.glob("*.yaml"))
+
+
+def load_spec(problem: str, path: Path | None = None) -> Spec:
+    path = path or spec_path(problem)
+    if not path.is_file():
+        raise ReportBuilderError(
+            f"unknown problem '{problem}': known problems are {', '.join(known_problems())}"
+        )
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ReportBuilderError(f"{path}:{where} is not valid YAML ({err.problem})") from None
+    try:
+        return Spec.model_validate(raw)
+    except ValidationError as err:
+        first = err.errors()[0]
+        loc = ".".join(str(part) for part in first["loc"]) or "spec"
+        more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
+        raise ReportBuilderError(f"{path}: {loc}: {first['msg']}{more}") from None
+
+
+def with_profile(spec: Spec, profile: str) -> Spec:
+    """Apply a named profile's overrides; 'full' is the spec as written."""
+    if profile == "full":
+        return spec
+    if profile not in spec.profiles:
+        names = ", ".join(["full", *spec.profiles])
+        raise ReportBuilderError(f"unknown profile '{profile}' for {spec.problem}: use {names}")
+    override = spec.profiles[profile]
+    if override.epochs is None:
+        return spec.model_copy(update={"samples": override.samples or spec.samples})
+
+    def shorten(run: RunSpec) -> RunSpec:
+        return run.model_copy(update={"epochs": override.epochs})
+
+    search = spec.beta_search.model_copy(
+        update={
+            "betas": override.betas or spec.beta_search.betas,
+            "search_epochs": override.epochs,
+            "final_epochs": override.epochs,
+        }
+    )
+    return spec.model_copy(
+        update={
+            "runs": {name: shorten(run) for name, run in spec.runs.items()},
+            "beta_search": search,
+            "samples": override.samples or spec.samples,
+        }
+    )
+
+
+def canonical_json(value) -> str:
+    """Stable text for hashing: sorted keys, no whitespace, floats as Python prints them."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
