@@ -28,7 +28,8 @@ from .figures import (
     plot_samples,
     save_figures,
 )
-from .jobs import Reporter, Request, ensure_runs, steps_per_epoch
+from .jobs import Reporter, Request, TrainingPool, steps_per_epoch
+from .plan import PlannedRun, planned_runs, record_build, run_plan, tuned_config
 from .render import render_report
 from .runs import Run, RunConfig, RunStore
 from .spec import Spec, load_spec, with_profile
@@ -72,42 +73,32 @@ def build(options: BuildOptions, reporter: Reporter) -> BuildResult:
     precision = _resolve_precision(options.precision, device)
     store = RunStore(options.cache_dir)
 
-    def config(model: str, epochs: int, **params) -> RunConfig:
-        return RunConfig(model=model, epochs=epochs, seed=options.seed, precision=precision,
-                         **params)
-
     def request(name: str, run_config: RunConfig) -> Request:
         wanted = "all" in options.retrain or name in options.retrain
         return Request(name, run_config, retrain=wanted)
 
-    # 1. Runs: the judge classifier, the fixed runs and the beta grid train together.
-    search = spec.beta_search
-    fixed = {name: config(run.model, run.epochs, nz=run.nz, beta=run.beta, lr=run.lr,
-                          batch_size=run.batch_size)
-             for name, run in spec.runs.items()}
-    template = next(iter(spec.runs.values()))  # the grid shares the spec's defaults
-    grid = {f"search_beta_{beta:g}": config(search.model, search.search_epochs, nz=template.nz,
-                                             beta=beta, lr=template.lr,
-                                             batch_size=template.batch_size)
-            for beta in search.betas}
-    judge_config = config("classifier", spec.classifier.epochs, lr=spec.classifier.lr,
-                          batch_size=spec.classifier.batch_size)
-    requests = [request("classifier", judge_config)]
-    requests += [request(name, c) for name, c in {**fixed, **grid}.items()]
-    runs = ensure_runs(store, requests, data, device, options.jobs, reporter)
-
+    # 1. Runs. The judge and the beta grid go first: the tuned run depends on them and
+    #    can then train while the fixed runs are still going.
+    plan = run_plan(spec, options.seed, precision)
+    grid = [name for name in plan if name.startswith("search_beta_")]
     test_images = as_float(data.test_images, device)
-    judge = ev.make_judge(runs["classifier"].model, test_images, data.test_labels)
     samples_seed = options.seed + 1
-    search_table = score_beta_grid(spec, runs, grid, judge, test_images, samples_seed)
+    with TrainingPool(store, data, device, options.jobs, reporter) as pool:
+        pool.submit([request(name, run_config) for name, run_config in plan.items()])
+        runs = pool.wait(["classifier", *grid])
+        judge = ev.make_judge(runs["classifier"].model, test_images, data.test_labels)
+        search_table = score_beta_grid(spec, runs, grid, judge, test_images, samples_seed)
 
-    # 2. The tuned run: the chosen beta, trained for the final number of epochs.
-    tuned = config(search.model, search.final_epochs, nz=template.nz,
-                   beta=search_table["chosen"], lr=template.lr, batch_size=template.batch_size)
-    runs.update(ensure_runs(store, [request(search.run, tuned)], data, device, 1, reporter))
+        # 2. The tuned run: the chosen beta, trained for the final number of epochs.
+        plan[spec.beta_search.run] = tuned_config(spec, options.seed, precision,
+                                                  search_table["chosen"])
+        pool.submit([request(spec.beta_search.run, plan[spec.beta_search.run])])
+        runs.update(pool.wait())
+    record_build(store, spec, options.profile, data, options.seed, precision, plan,
+                 {name: run.key for name, run in runs.items()}, search_table["chosen"])
 
     # 3. Numbers, then answers (which may refuse the build), then figures and the PDF.
-    report_runs = [*spec.runs, search.run]
+    report_runs = [*spec.runs, spec.beta_search.run]
     numbers = {
         "problem": spec.problem,
         "profile": options.profile,
@@ -135,6 +126,15 @@ def build(options: BuildOptions, reporter: Reporter) -> BuildResult:
     figure_files = save_figures(figures, options.out / "figures")
     pdf = render_report(spec, options, numbers, answers, figure_files, runs)
     return BuildResult(pdf, runs, numbers, time.perf_counter() - started)
+
+
+def inspect_plan(options: BuildOptions) -> list[PlannedRun]:
+    """What a build with these options would train or reuse, and why; trains nothing."""
+    spec = with_profile(load_spec(options.problem), options.profile)
+    data = load_data(spec, options)
+    precision = _resolve_precision(options.precision, _resolve_device(options.device))
+    return planned_runs(spec, RunStore(options.cache_dir), data, options.profile, options.seed,
+                        precision, options.retrain)
 
 
 def check_writable(out: Path) -> None:
@@ -202,15 +202,15 @@ def measure_run(run: Run, judge: ev.Judge, test_images: torch.Tensor, test_label
     }
 
 
-def score_beta_grid(spec: Spec, runs: dict[str, Run], grid: dict[str, RunConfig],
-                    judge: ev.Judge, test_images: torch.Tensor, seed: int) -> dict:
+def score_beta_grid(spec: Spec, runs: dict[str, Run], grid: list[str], judge: ev.Judge,
+                    test_images: torch.Tensor, seed: int) -> dict:
     """Lowest Fréchet distance of prior samples, among betas that still reconstruct well."""
     rows = []
-    for name, grid_config in grid.items():
+    for name in grid:
         model = runs[name].model
         samples = ev.prior_samples(model, spec.samples, seed)
         rows.append({
-            "beta": grid_config.beta,
+            "beta": runs[name].config.beta,
             "frechet": ev.judge_images(judge, samples)["frechet"],
             "test_mse": ev.reconstruction_mse(model, test_images),
             "test_kl": ev.mean_kl(model, test_images),
@@ -302,7 +302,7 @@ def _run_figure(kind: str, name: str, run: Run, originals: torch.Tensor, numbers
         caption = (f"Run <code>{name}</code>, {label}: 16 decodings of z ~ N(0, I). "
                    f"Fréchet distance over {numbers['samples_scored']} samples: "
                    f"{measured['samples']['frechet']:.1f}.")
-        return plot_samples(f"samples_{name}", caption, f"{label}: prior samples", samples)
+        return plot_samples(f"samples_{name}", caption, f"{label}\nprior samples", samples)
     if kind == "loss_curves":
         caption = (f"Run <code>{name}</code>, {label}: training losses per iteration "
                    f"(batch {run.config.batch_size}).")

@@ -116,6 +116,8 @@ Retrain = Annotated[list[str] | None, typer.Option(
 AllowLong = Annotated[bool, typer.Option(
     "--allow-long-answers", help="Warn instead of failing when an answer is over its limit.")]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Log each step.")]
+DryRun = Annotated[bool, typer.Option(
+    "--dry-run", help="List what would train, what is cached, and why; train nothing.")]
 
 
 @app.command()
@@ -165,6 +167,56 @@ def build(
     _print_summary(result)
 
 
+def _options(problem, out, dataset, data_root, profile, seed, device, precision, jobs,
+             cache_dir, retrain, allow_long_answers):
+    for name, value, allowed in (("dataset", dataset, ("auto", "mnist", "mnist-5k",
+                                                       "fashion-mnist")),
+                                 ("device", device, ("auto", "cpu", "cuda")),
+                                 ("precision", precision, ("auto", "fp32", "bf16"))):
+        if value not in allowed:
+            _fail(f"unknown --{name} '{value}': use one of {', '.join(allowed)}")
+    from .build import BuildOptions
+    from .jobs import default_jobs
+    from .spec import load_spec
+
+    try:
+        load_spec(problem)  # an unknown problem fails first
+    except ReportBuilderError as err:
+        _fail(str(err))
+    return BuildOptions(
+        problem=problem, out=out or Path("outputs") / problem, cache_dir=cache_dir,
+        dataset=dataset, data_root=data_root, profile=profile, seed=seed, device=device,
+        precision=precision, jobs=jobs or default_jobs(), retrain=tuple(retrain or ()),
+        allow_long_answers=allow_long_answers,
+    )
+
+
+def _print_plan(options, title: str, details: bool = False) -> None:
+    from .build import inspect_plan
+
+    rows = inspect_plan(options)
+    table = Table(title=title, title_justify="left")
+    for column in ("run", "state", "why") + (("MB", "train s", "final losses") if details
+                                             else ()):
+        table.add_column(column)
+    for row in rows:
+        state = "cached" if row.cached else ("stale" if row.reason.startswith(
+            ("changed", "model or")) else "missing")
+        if not details:
+            state = "cached" if row.cached else "will train"
+        cells = [row.name, state, row.reason]
+        if details:
+            final = row.info["final"] if row.info else {}
+            cells += [f"{row.size_mb:.1f}" if row.size_mb else "",
+                      f"{row.info['train_seconds']:.0f}" if row.info else "",
+                      "  ".join(f"{k} {v:.4g}" for k, v in final.items() if k != "loss")]
+        table.add_row(*cells)
+    Console().print(table)
+    cached = sum(row.cached for row in rows)
+    total_mb = sum(row.size_mb for row in rows)
+    typer.echo(f"{cached} of {len(rows)} runs cached, {total_mb:.0f} MB in {options.cache_dir}")
+
+
 def _print_summary(result) -> None:
     table = Table(title="runs", title_justify="left")
     for column in ("run", "status", "train s", "test MSE", "test KL", "sample FD"):
@@ -180,6 +232,43 @@ def _print_summary(result) -> None:
     console.print(f"tuned β = {result.numbers['search']['chosen']:g}; "
                   f"built in {result.seconds:.1f} s")
     typer.echo(f"PDF: {result.pdf}")
+
+
+@app.command()
+def status(
+    problem: Annotated[str, typer.Argument(help="Problem name, e.g. problem1.")],
+    dataset: Dataset = "auto",
+    data_root: DataRoot = None,
+    profile: Profile = "full",
+    seed: Seed = 0,
+    precision: Precision = "auto",
+    cache_dir: CacheDir = Path("outputs/runs"),
+) -> None:
+    """Show each run of a problem: cached, missing or stale, size, training time, losses."""
+    _setup_logging(False)
+    options = _options(problem, None, dataset, data_root, profile, seed, "auto", precision, 1,
+                       cache_dir, None, False)
+    try:
+        _print_plan(options, title=f"{problem} ({profile} profile)", details=True)
+    except ReportBuilderError as err:
+        _fail(str(err))
+
+
+@app.command()
+def clean(
+    cache_dir: CacheDir = Path("outputs/runs"),
+    keep_latest: Annotated[bool, typer.Option(
+        "--keep-latest", help="Also keep the runs the latest builds used, even if stale.")] = False,
+) -> None:
+    """Remove cached runs that no spec uses any more."""
+    from .plan import clean as clean_cache
+    from .plan import keys_in_use
+    from .runs import RunStore
+    from .spec import load_spec
+
+    store = RunStore(cache_dir)
+    removed, freed = clean_cache(store, keys_in_use(store, load_spec, keep_latest))
+    typer.echo(f"removed {removed} cache entries ({freed:.0f} MB) from {cache_dir}")
 
 
 @app.command("list")

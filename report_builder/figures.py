@@ -98,7 +98,7 @@ def plot_loss_curves(name, caption, title, history: dict[str, list[float]],
                 label=f"mean of {window}")
         ax.set_xlabel("iteration")
         ax.set_ylabel(label)
-        if key == "recon" and values.min() > 0:
+        if values.min() > 0:  # early KL spikes would flatten everything else
             ax.set_yscale("log")
         ax.legend(frameon=False, fontsize=7)
     fig.suptitle(title)
@@ -122,7 +122,7 @@ def plot_beta_search(name, caption, betas: np.ndarray, frechet: np.ndarray, reco
         ax.set_yscale("log")
         ax.set_xlabel("β")
         ax.set_ylabel(label)
-    left.legend(frameon=False, fontsize=7)
+    left.legend(frameon=False, fontsize=7, loc="upper left")
     fig.suptitle("β search (lower is better in both panels)")
     fig.tight_layout()
     arrays = {"betas": betas, "frechet": frechet, "recon_mse": recon, "eligible": eligible,

@@ -2,7 +2,8 @@
 
 Small convolutional nets use two CPU cores poorly from one process (batch 64, tiny
 feature maps), so independent runs train side by side with the threads split between
-them. Workers write into the run store; the parent loads what they wrote.
+them. Workers write into the run store; the parent loads what they wrote. Runs that
+share a key (say `vae_beta10` and the grid's beta = 10) train once.
 """
 
 import logging
@@ -11,7 +12,7 @@ import os
 import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -53,36 +54,85 @@ def default_jobs() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-def ensure_runs(store: RunStore, requests: list[Request], data: Dataset, device: str,
-                jobs: int, reporter: Reporter) -> dict[str, Run]:
-    """Return every requested run, training the missing ones (`jobs` at a time)."""
-    unique = {request.name: request for request in requests}
-    missing = [r for r in unique.values() if r.retrain or not store.is_complete(_key(r, data))]
-    for request in missing:
-        total = request.config.epochs * steps_per_epoch(len(data.train_labels),
-                                                         request.config.batch_size)
-        reporter.start(request.name, total, "training")
-    workers = min(jobs, len(missing))
-    if workers > 1 and device == "cpu":
-        _train_in_workers(store, missing, data, workers, reporter)
-    else:
-        for request in missing:
-            store.get(request.name, request.config, data, device, retrain=request.retrain,
-                      on_batch=_progress_callback(request, data, reporter.advance))
-    runs = {}
-    for request in unique.values():
-        runs[request.name] = store.get(request.name, request.config, data, device)
-        runs[request.name].reused = request not in missing
-        reporter.finish(request.name, "cached" if runs[request.name].reused else "trained")
-    return runs
+class TrainingPool:
+    """Queue runs with `submit`, collect them (trained or cached) with `wait`.
+
+    With one job, or on a GPU, runs train in this process when they are waited for;
+    otherwise they start in worker processes as soon as they are submitted.
+    """
+
+    def __init__(self, store: RunStore, data: Dataset, device: str, jobs: int,
+                 reporter: Reporter):
+        self.store, self.data, self.device, self.reporter = store, data, device, reporter
+        self.parallel = jobs > 1 and device == "cpu"
+        self.jobs = jobs
+        self.requests: dict[str, tuple[Request, str]] = {}  # name -> (request, key)
+        self.training: dict[str, Future | None] = {}  # key -> future (None: not started)
+        self._executor = self._manager = self._pump = None
+
+    def __enter__(self) -> "TrainingPool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=exc[0] is None, cancel_futures=exc[0] is not None)
+            self._messages.put(None)
+            self._pump.join()
+            self._manager.shutdown()
+
+    def submit(self, requests: list[Request]) -> None:
+        for request in requests:
+            key = run_key(request.config, self.data)
+            self.requests[request.name] = (request, key)
+            if key in self.training or not (request.retrain or not self.store.is_complete(key)):
+                continue
+            total = request.config.epochs * steps_per_epoch(len(self.data.train_labels),
+                                                            request.config.batch_size)
+            self.reporter.start(request.name, total, "queued")
+            self.training[key] = self._start(request, key) if self.parallel else None
+
+    def wait(self, names: list[str] | None = None) -> dict[str, Run]:
+        """The named runs (default: all submitted), loaded on the build's device."""
+        names = list(self.requests) if names is None else names
+        runs = {}
+        for name in names:
+            request, key = self.requests[name]
+            future = self.training.get(key)
+            if future is not None:
+                future.result()  # re-raises a worker's error here
+            elif key in self.training:  # sequential: train now, in this process
+                self.store.get(request.name, request.config, self.data, self.device,
+                               retrain=request.retrain, key=key,
+                               on_batch=_progress(request, self.data, self.reporter.advance))
+                self.training[key] = _done()
+            run = self.store.get(name, request.config, self.data, self.device, key=key)
+            run.reused = key not in self.training
+            self.reporter.finish(name, "cached" if run.reused else "trained")
+            runs[name] = run
+        return runs
+
+    def _start(self, request: Request, key: str) -> Future:
+        if self._executor is None:
+            context = multiprocessing.get_context("spawn")  # fork after torch threads can hang
+            self._manager = context.Manager()
+            self._messages = self._manager.Queue()
+            self._pump = threading.Thread(target=_pump, args=(self._messages, self.reporter),
+                                          daemon=True)
+            self._pump.start()
+            self._executor = ProcessPoolExecutor(self.jobs, mp_context=context)
+        threads = max(1, (os.cpu_count() or 1) // self.jobs)
+        return self._executor.submit(_train_one, self.store.root, request, key, self.data,
+                                     threads, self._messages)
 
 
-def _key(request: Request, data: Dataset) -> str:
-    return run_key(request.config, data)
+def _done() -> Future:
+    future = Future()
+    future.set_result(None)
+    return future
 
 
-def _progress_callback(request: Request, data: Dataset,
-                       advance: Callable[[str, int, dict], None]) -> Callable:
+def _progress(request: Request, data: Dataset,
+              advance: Callable[[str, int, dict], None]) -> Callable:
     per_epoch = steps_per_epoch(len(data.train_labels), request.config.batch_size)
 
     def on_batch(epoch: int, step: int, losses: dict[str, float]) -> None:
@@ -90,23 +140,6 @@ def _progress_callback(request: Request, data: Dataset,
             advance(request.name, epoch * per_epoch + step + 1, losses)
 
     return on_batch
-
-
-def _train_in_workers(store: RunStore, requests: list[Request], data: Dataset, workers: int,
-                      reporter: Reporter) -> None:
-    context = multiprocessing.get_context("spawn")  # fork after torch threads start can hang
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    with context.Manager() as manager:
-        messages = manager.Queue()
-        pump = threading.Thread(target=_pump, args=(messages, reporter), daemon=True)
-        pump.start()
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            futures = [pool.submit(_train_one, store.root, request, data, threads, messages)
-                       for request in requests]
-            for future in futures:
-                future.result()  # re-raise a worker's error here
-        messages.put(None)
-        pump.join()
 
 
 def _pump(messages, reporter: Reporter) -> None:
@@ -122,13 +155,13 @@ def _pump(messages, reporter: Reporter) -> None:
         reporter.advance(*message)
 
 
-def _train_one(root: Path, request: Request, data: Dataset, threads: int, messages) -> None:
+def _train_one(root: Path, request: Request, key: str, data: Dataset, threads: int,
+               messages) -> None:
     torch.set_num_threads(threads)
     logging.basicConfig(level=logging.WARNING)
-    store = RunStore(root)
 
     def advance(name, completed, losses):
         messages.put((name, completed, losses))
 
-    store.get(request.name, request.config, data, "cpu", retrain=request.retrain,
-              on_batch=_progress_callback(request, data, advance))
+    RunStore(root).get(request.name, request.config, data, "cpu", retrain=request.retrain,
+                       key=key, on_batch=_progress(request, data, advance))

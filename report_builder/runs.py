@@ -68,10 +68,12 @@ def code_version(model_kind: str) -> str:
     return sha256_bytes(sources.encode())[:12]
 
 
-def run_key(config: RunConfig, data: Dataset) -> str:
+def run_key(config: RunConfig, data: Dataset | str) -> str:
+    """The cache key: hash of the config, the data's fingerprint and the code version."""
+    fingerprint = data if isinstance(data, str) else data.fingerprint
     identity = {
         "config": config.as_dict(),
-        "data": data.fingerprint,
+        "data": fingerprint,
         "code": code_version(config.model),
     }
     return sha256_bytes(canonical_json(identity).encode())[:16]
@@ -85,7 +87,7 @@ class RunStore:
         return self.root / key
 
     def is_complete(self, key: str) -> bool:
-        return self._verified_info(key) is not None
+        return self.verified_info(key) is not None
 
     def get(
         self,
@@ -96,21 +98,30 @@ class RunStore:
         *,
         retrain: bool = False,
         on_batch: BatchCallback | None = None,
+        key: str | None = None,
     ) -> Run:
-        """Load the run if it is cached and intact, else train it (resuming if it can)."""
-        key = run_key(config, data)
+        """Load the run if it is cached and intact, else train it (resuming if it can).
+
+        `key` lets a parent process pass the key it computed, so a worker that imported
+        edited sources mid-build still files the run where the parent will look.
+        """
+        key = key or run_key(config, data)
         self.root.mkdir(parents=True, exist_ok=True)
         with FileLock(str(self.root / f"{key}.lock")):
             if retrain:
                 self._discard(key, keep_checkpoint=False)
-            elif self._verified_info(key) is not None:
+            elif self.verified_info(key) is not None:
                 return self._load(name, key, config, device, reused=True)
+            elif (self.entry(key) / "run.json").exists():
+                log.warning("cache entry %s is corrupt (checksum mismatch); retraining it", key)
+                self._discard(key, keep_checkpoint=False)
             self._train(name, key, config, data, device, on_batch)
             return self._load(name, key, config, device, reused=False)
 
     def _train(self, name, key, config, data, device, on_batch) -> None:
         entry = self.entry(key)
-        resume = self._load_checkpoint(entry / "checkpoint.pt")
+        resume = self._load_checkpoint(entry / "checkpoint.pt") or self._head_start(config, data)
+        torch.manual_seed(config.seed)  # initial weights are part of what the seed fixes
         model = build_model(config.model, nz=config.nz, beta=config.beta)
         tensors = [as_float(data.train_images)]
         if config.model == "classifier":
@@ -158,7 +169,11 @@ class RunStore:
         }
         # run.json last: its presence (with matching checksums) marks the entry complete.
         atomic_write_json(entry / "run.json", info)
-        (entry / "checkpoint.pt").unlink(missing_ok=True)
+        # The last epoch checkpoint stays as final.pt: a longer run of the same config can
+        # continue from it instead of starting over (see _head_start).
+        checkpoint = entry / "checkpoint.pt"
+        if checkpoint.exists():
+            checkpoint.replace(entry / "final.pt")
 
     def _load(self, name, key, config, device, reused) -> Run:
         entry = self.entry(key)
@@ -170,7 +185,8 @@ class RunStore:
         info = json.loads((entry / "run.json").read_text())
         return Run(name, key, config, model, history, info, reused)
 
-    def _verified_info(self, key: str) -> dict | None:
+    def verified_info(self, key: str) -> dict | None:
+        """run.json of a complete, intact entry; None for a missing or damaged one."""
         entry = self.entry(key)
         info_path = entry / "run.json"
         if not info_path.is_file():
@@ -183,13 +199,34 @@ class RunStore:
             )
         except (OSError, ValueError, KeyError, TypeError):
             intact = False
-        if not intact:
-            log.warning("cache entry %s is corrupt (checksum mismatch); retraining it", key)
-            self._discard(key, keep_checkpoint=False)
-            return None
-        return info
+        return info if intact else None
 
-    def _load_checkpoint(self, path: Path) -> dict | None:
+    def _head_start(self, config: RunConfig, data: Dataset) -> dict | None:
+        """The final state of the longest shorter run that differs only in epochs.
+
+        Training has no schedule that depends on the total epochs, so epochs 1..k of a
+        longer run are exactly the shorter run; continuing from its final checkpoint
+        (weights, optimizer, RNG) gives the same model as training from scratch.
+        """
+        best = None
+        for info_path in self.root.glob("*/run.json"):
+            try:
+                info = json.loads(info_path.read_text())
+            except (OSError, ValueError):
+                continue
+            same = {**info.get("config", {}), "epochs": config.epochs} == config.as_dict()
+            if (same and info["config"]["epochs"] < config.epochs
+                    and info.get("code_version") == code_version(config.model)
+                    and info.get("data", {}).get("fingerprint") == data.fingerprint
+                    and (info_path.parent / "final.pt").is_file()
+                    and (best is None or info["config"]["epochs"] > best[0])):
+                best = (info["config"]["epochs"], info_path.parent / "final.pt")
+        if best is None:
+            return None
+        log.info("continuing from the %d-epoch run in %s", best[0], best[1].parent.name)
+        return self._load_checkpoint(best[1], discard=False)
+
+    def _load_checkpoint(self, path: Path, discard: bool = True) -> dict | None:
         if not path.is_file():
             return None
         try:
@@ -198,7 +235,8 @@ class RunStore:
             return checkpoint
         except Exception:  # a truncated or foreign file: start over rather than crash
             log.warning("checkpoint %s is unreadable; training from scratch", path)
-            path.unlink(missing_ok=True)
+            if discard:
+                path.unlink(missing_ok=True)
             return None
 
     def _discard(self, key: str, keep_checkpoint: bool) -> None:

@@ -1,0 +1,163 @@
+"""Which runs a build needs, whether they are cached, and why not.
+
+`run_plan` turns a spec into run configs without training anything. The tuned run's
+beta is only known after the search, so the plan takes it from the last build of the
+same problem, profile, data and seed, recorded in `<cache>/index.json`.
+"""
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from filelock import FileLock
+
+from .data import Dataset
+from .files import atomic_write_json
+from .runs import RunConfig, RunStore, code_version, run_key
+from .spec import Spec
+
+
+def run_plan(spec: Spec, seed: int, precision: str) -> dict[str, RunConfig]:
+    """Every run a build trains before the search decides: judge, beta grid, fixed runs."""
+    search = spec.beta_search
+    shared = next(iter(spec.runs.values()))  # the grid shares the spec's defaults
+
+    def config(model: str, epochs: int, **params) -> RunConfig:
+        return RunConfig(model=model, epochs=epochs, seed=seed, precision=precision, **params)
+
+    plan = {"classifier": config("classifier", spec.classifier.epochs, lr=spec.classifier.lr,
+                                 batch_size=spec.classifier.batch_size)}
+    for beta in search.betas:
+        plan[f"search_beta_{beta:g}"] = config(search.model, search.search_epochs, nz=shared.nz,
+                                               beta=beta, lr=shared.lr,
+                                               batch_size=shared.batch_size)
+    for name, run in spec.runs.items():
+        plan[name] = config(run.model, run.epochs, nz=run.nz, beta=run.beta, lr=run.lr,
+                            batch_size=run.batch_size)
+    return plan
+
+
+def tuned_config(spec: Spec, seed: int, precision: str, beta: float) -> RunConfig:
+    shared = next(iter(spec.runs.values()))
+    return RunConfig(model=spec.beta_search.model, epochs=spec.beta_search.final_epochs,
+                     nz=shared.nz, beta=beta, lr=shared.lr, batch_size=shared.batch_size,
+                     seed=seed, precision=precision)
+
+
+def build_id(spec: Spec, profile: str, data: Dataset, seed: int, precision: str) -> str:
+    return f"{spec.problem}/{profile}/{data.name}-{data.fingerprint}/seed{seed}/{precision}"
+
+
+def read_index(store: RunStore) -> dict:
+    path = store.root / "index.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def record_build(store: RunStore, spec: Spec, profile: str, data: Dataset, seed: int,
+                 precision: str, configs: dict[str, RunConfig], keys: dict[str, str],
+                 chosen_beta: float) -> None:
+    """Remember which key each run name had in this build (for --dry-run and clean)."""
+    store.root.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(store.root / "index.json.lock")):
+        index = read_index(store)
+        index[build_id(spec, profile, data, seed, precision)] = {
+            "problem": spec.problem, "profile": profile, "data": data.fingerprint,
+            "seed": seed, "precision": precision,
+            "chosen_beta": chosen_beta,
+            "runs": {name: {"key": keys[name], "config": configs[name].as_dict(),
+                            "code": code_version(configs[name].model)}
+                     for name in configs},
+        }
+        atomic_write_json(store.root / "index.json", index)
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    name: str
+    key: str
+    cached: bool
+    reason: str  # why it would train, or "" when cached
+    info: dict | None  # run.json of a cached entry
+    size_mb: float
+
+
+def why_stale(name: str, config: RunConfig, last: dict | None) -> str:
+    if last is None or name not in last["runs"]:
+        return "never built"
+    before = last["runs"][name]
+    changed = [f"{field} {before['config'][field]} → {value}"
+               for field, value in config.as_dict().items()
+               if before["config"].get(field) != value]
+    if changed:
+        return "changed: " + ", ".join(changed)
+    if before["code"] != code_version(config.model):
+        return "model or training code changed"
+    return "cache entry missing or corrupt"
+
+
+def planned_runs(spec: Spec, store: RunStore, data: Dataset, profile: str, seed: int,
+                 precision: str, retrain: tuple[str, ...] = ()) -> list[PlannedRun]:
+    last = read_index(store).get(build_id(spec, profile, data, seed, precision))
+    configs = run_plan(spec, seed, precision)
+    if last is not None:
+        configs[spec.beta_search.run] = tuned_config(spec, seed, precision, last["chosen_beta"])
+    rows = []
+    for name, config in configs.items():
+        key = run_key(config, data)
+        info = store.verified_info(key)
+        forced = "all" in retrain or name in retrain
+        reason = "--retrain" if forced else ("" if info else why_stale(name, config, last))
+        rows.append(PlannedRun(name, key, info is not None and not forced, reason, info,
+                               _size_mb(store.entry(key))))
+    if last is None:
+        rows.append(PlannedRun(spec.beta_search.run, "?", False,
+                               "β chosen by the search first", None, 0.0))
+    return rows
+
+
+def keys_in_use(store: RunStore, load_spec, keep_latest: bool) -> set[str]:
+    """Keys the current specs would use for every build recorded in the index.
+
+    With keep_latest, also the keys those builds actually used (even if a spec or the
+    code has changed since).
+    """
+    from .spec import with_profile
+
+    keep = set()
+    for record in read_index(store).values():
+        try:
+            spec = with_profile(load_spec(record["problem"]), record["profile"])
+        except Exception:  # a problem or profile that no longer exists uses nothing
+            spec = None
+        if spec is not None:
+            configs = run_plan(spec, record["seed"], record["precision"])
+            configs["tuned"] = tuned_config(spec, record["seed"], record["precision"],
+                                            record["chosen_beta"])
+            keep |= {run_key(config, record["data"]) for config in configs.values()}
+        if keep_latest:
+            keep |= {run["key"] for run in record["runs"].values()}
+    return keep
+
+
+def clean(store: RunStore, keep: set[str]) -> tuple[int, float]:
+    """Remove every cache entry whose key is not in `keep`; return (count, MB freed)."""
+    removed, freed = 0, 0.0
+    if not store.root.is_dir():
+        return 0, 0.0
+    for entry in store.root.iterdir():
+        if entry.is_dir() and entry.name not in keep:
+            freed += _size_mb(entry)
+            shutil.rmtree(entry)
+            Path(f"{entry}.lock").unlink(missing_ok=True)
+            removed += 1
+    return removed, freed
+
+
+def _size_mb(folder: Path) -> float:
+    if not folder.is_dir():
+        return 0.0
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file()) / 2**20

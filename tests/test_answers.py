@@ -1,0 +1,121 @@
+"""Drafts must say what the numbers support: feed made-up numbers, read the text."""
+
+import copy
+
+import pytest
+
+from report_builder.answers import count_words, render_answers
+from report_builder.errors import ReportBuilderError
+from report_builder.spec import load_spec
+
+
+def judged(frechet, confident_share, entropy=3.3):
+    return {"frechet": frechet, "confidence": 0.8, "confident_share": confident_share,
+            "class_entropy_bits": entropy, "largest_class_share": 0.12}
+
+
+def run(test_mse=0.01, test_kl=20.0, frechet=10.0, confident=0.8, **more):
+    values = {"model": "conv_vae", "nz": 64, "beta": 1e-4, "epochs": 5, "key": "k",
+              "reused": False, "train_seconds": 1.0, "test_mse": test_mse,
+              "recon_accuracy": 0.95, "test_kl": test_kl, "final_recon": test_mse,
+              "final_kl": test_kl, "first_kl": test_kl / 2, "samples": judged(frechet, confident),
+              "code_norm": 8.0, "prior_norm": 8.0, "recon_spread": 0.3, "sample_spread": 0.3}
+    values.update(more)
+    return values
+
+
+def path(ae_jump, vae_jump, ae_conf, vae_conf):
+    return {"start_label": 1, "end_label": 7,
+            "ae": {"jump_ratio": ae_jump, "inner_confidence": ae_conf},
+            "vae": {"jump_ratio": vae_jump, "inner_confidence": vae_conf}}
+
+
+def healthy() -> dict:
+    """Numbers like those of a good full build."""
+    return {
+        "profile": "full",
+        "data": {"name": "mnist-5k"},
+        "samples_scored": 1000,
+        "test_spread": 0.31,
+        "judge": {"test_accuracy": 0.97, "real_images": judged(2.0, 0.95)},
+        "runs": {
+            "ae": run(test_mse=0.009, test_kl=0.0, frechet=60.0, confident=0.3, code_norm=25.0,
+                      model="conv_ae"),
+            "vae_beta0": run(test_mse=0.012, test_kl=300.0, frechet=55.0, confident=0.3,
+                             first_kl=100.0, final_kl=300.0),
+            "vae_beta10": run(test_mse=0.066, test_kl=0.02, frechet=80.0, confident=0.1,
+                              recon_spread=0.01, recon_accuracy=0.1),
+            "vae_tuned": run(test_mse=0.02, test_kl=25.0, frechet=12.0, confident=0.7),
+        },
+        "search": {"chosen": 1e-4},
+        "interpolation": [path(4.0, 1.5, 0.5, 0.9)] * 3,
+    }
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return load_spec("problem1")
+
+
+def texts(spec, numbers) -> dict[str, str]:
+    return {q: a["markdown"] for q, a in render_answers(spec, numbers).items()}
+
+
+def test_healthy_numbers_give_the_course_answers(spec):
+    answers = texts(spec, healthy())
+    assert "Most AE samples are not recognisable digits" in answers["q1"]
+    assert "far from real digits" in answers["q1"]
+    assert "KL grew from 100 to 300" in answers["q2"]
+    assert "collapsed onto the prior" in answers["q3"]
+    assert "same blurry average digit" in answers["q3"]
+    assert "beta = 0.0001" in answers["q4"] and "closer to real digits" in answers["q4"]
+    assert "VAE path changes more gradually" in answers["q5"]
+    assert "stay more digit-like" in answers["q5"]
+
+
+def test_answers_change_when_the_numbers_do(spec):
+    numbers = copy.deepcopy(healthy())
+    numbers["runs"]["ae"]["samples"] = judged(12.5, 0.9)
+    numbers["runs"]["vae_beta10"].update(test_kl=3.0, recon_spread=0.25)
+    numbers["runs"]["vae_tuned"]["samples"]["frechet"] = 90.0
+    numbers["interpolation"] = [path(1.5, 4.0, 0.9, 0.5)] * 3
+    answers = texts(spec, numbers)
+    assert "Many AE samples do read as digits" in answers["q1"]
+    assert "not clearly worse" in answers["q1"]
+    assert "has not fully collapsed" in answers["q3"]
+    assert "still differ between inputs" in answers["q3"]
+    assert "not better than both extremes" in answers["q4"]
+    assert "AE path is the more even one" in answers["q5"]
+    assert "stay more digit-like" not in answers["q5"]
+
+
+def test_a_weak_judge_is_said_to_be_weak(spec):
+    numbers = copy.deepcopy(healthy())
+    numbers["judge"]["real_images"]["confident_share"] = 0.1
+    assert "too weak to judge" in texts(spec, numbers)["q1"]
+
+
+def test_quoted_numbers_are_recorded(spec):
+    answers = render_answers(spec, healthy())
+    assert "0.0001" in answers["q4"]["numbers"]
+    for answer in answers.values():
+        for number in answer["numbers"]:
+            assert number in answer["markdown"]
+
+
+def test_an_answer_over_its_word_limit_fails_the_build(spec):
+    tight = spec.model_copy(update={"questions": {
+        **spec.questions, "q1": spec.questions["q1"].model_copy(update={"words": 20})}})
+    with pytest.raises(ReportBuilderError, match=r"answer q1 has \d+ words.*fewer than 20"):
+        render_answers(tight, healthy())
+    assert render_answers(tight, healthy(), allow_long=True)["q1"]["words"] > 20
+
+
+def test_every_answer_is_within_the_course_limit(spec):
+    for answer in render_answers(spec, healthy()).values():
+        assert answer["words"] < answer["limit"]
+
+
+def test_count_words_ignores_markup():
+    # "(1)" and "3.5" count as words; the dash and the bold markers do not.
+    assert count_words("**(1) How they differ.** The AE — jumps, 3.5 times.") == 9

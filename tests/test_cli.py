@@ -1,0 +1,64 @@
+"""Bad input: one line on stderr, exit code 1, nothing built lost."""
+
+import pytest
+from typer.testing import CliRunner
+
+from report_builder import spec as spec_module
+from report_builder.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, list(args))
+
+
+def one_line_error(result, text: str) -> None:
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.output
+    assert text in lines[0]
+
+
+def test_help_states_every_default():
+    result = invoke("build", "--help")
+    assert result.exit_code == 0
+    assert result.output.count("default") >= 8
+
+
+def test_list_shows_problem1():
+    result = invoke("list")
+    assert result.exit_code == 0 and "problem1" in result.output
+
+
+def test_unknown_problem():
+    one_line_error(invoke("problem9"), "unknown problem 'problem9'")
+
+
+def test_malformed_yaml(tmp_path, monkeypatch):
+    (tmp_path / "broken.yaml").write_text("runs: {ae: [\n")
+    monkeypatch.setattr(spec_module, "EXPERIMENTS", tmp_path)
+    one_line_error(invoke("broken"), "not valid YAML")
+
+
+def test_negative_beta(tmp_path, monkeypatch):
+    text = spec_module.spec_path("problem1").read_text().replace("beta: 10,", "beta: -10,")
+    (tmp_path / "problem1.yaml").write_text(text)
+    monkeypatch.setattr(spec_module, "EXPERIMENTS", tmp_path)
+    one_line_error(invoke("problem1"), "beta")
+
+
+def test_missing_data_root(tmp_path):
+    one_line_error(invoke("problem1", "--data-root", str(tmp_path / "nowhere"),
+                          "--out", str(tmp_path / "out")), "does not exist")
+
+
+def test_unwritable_out(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    one_line_error(invoke("problem1", "--out", str(blocker / "out")), "cannot write")
+
+
+@pytest.mark.parametrize("option", [("--device", "tpu"), ("--dataset", "cifar")])
+def test_unknown_choices(option):
+    one_line_error(invoke("problem1", *option), f"unknown {option[0]}")

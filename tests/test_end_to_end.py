@@ -1,0 +1,59 @@
+"""One real build with the quick profile, read back as a user and a TA would."""
+
+import json
+
+import pytest
+from pypdf import PdfReader
+from typer.testing import CliRunner
+
+from report_builder.cli import app
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("build")
+    out, cache = root / "out", root / "runs"
+    result = CliRunner().invoke(app, ["problem1", "--profile", "quick", "--out", str(out),
+                                      "--cache-dir", str(cache), "--dataset", "mnist-5k"])
+    assert result.exit_code == 0, result.output
+    return out, result.output
+
+
+def test_pdf_holds_the_five_items_in_the_course_order(built):
+    out, _ = built
+    reader = PdfReader(out / "problem_1_solution.pdf")
+    text = " ".join(page.extract_text() for page in reader.pages)
+    headings = ["1. Auto-encoder", "Q1.", "2. Variational auto-encoder", "β = 0", "β = 10",
+                "Tuned VAE", "3. VAE questions", "Q2.", "Q3.", "Q4.",
+                "4. Embedding-space interpolation", "5. Interpolation question", "Q5."]
+    positions = [text.find(heading) for heading in headings]
+    assert -1 not in positions, dict(zip(headings, positions, strict=True))
+    assert positions == sorted(positions)
+    assert "quick profile – not for submission" in reader.pages[-1].extract_text()
+    assert "mnist-5k" in text and "1000 training, 500 test" in text
+
+
+def test_pdf_has_the_figures_and_the_manifest_attached(built):
+    out, _ = built
+    reader = PdfReader(out / "problem_1_solution.pdf")
+    images = sum(len(page.images) for page in reader.pages)
+    assert images >= 12
+    manifest = json.loads(reader.attachments["manifest.json"][0])
+    assert manifest == json.loads((out / "manifest.json").read_text())
+    assert manifest["dataset"]["name"] == "mnist-5k" and manifest["dataset"]["fingerprint"]
+    assert {"ae", "vae_beta0", "vae_beta10", "vae_tuned", "classifier"} <= set(manifest["runs"])
+    assert manifest["tuned_beta"] in manifest["spec"]["beta_search"]["betas"]
+    assert len(manifest["figures"]) >= 12
+    for figure in manifest["figures"].values():
+        assert (out / figure["file"]).is_file() and (out / figure["arrays"]).is_file()
+    assert set(manifest["answers"]) == {"q1", "q2", "q3", "q4", "q5"}
+    assert all(a["words"] < a["limit"] for a in manifest["answers"].values())
+    assert manifest["versions"]["torch"]
+    assert reader.metadata.title.startswith("CSCI 566")
+
+
+def test_summary_names_the_pdf(built):
+    out, output = built
+    assert f"PDF: {out / 'problem_1_solution.pdf'}" in output

@@ -1,0 +1,82 @@
+import logging
+
+import pytest
+
+from report_builder.data import subset
+from report_builder.runs import RunConfig, RunStore, code_version, run_key
+
+AE = RunConfig(model="conv_ae", epochs=1, nz=8, seed=1)
+
+
+def test_key_follows_config_data_and_nothing_else(tiny):
+    assert run_key(AE, tiny) == run_key(RunConfig(model="conv_ae", epochs=1, nz=8, seed=1), tiny)
+    assert run_key(AE, tiny) != run_key(RunConfig(model="conv_ae", epochs=2, nz=8, seed=1), tiny)
+    assert run_key(AE, tiny) != run_key(AE, subset(tiny, 200, 100))
+    assert code_version("conv_ae") == code_version("conv_vae") != code_version("classifier")
+
+
+def test_a_cached_run_is_loaded_not_retrained(tmp_path, tiny):
+    store = RunStore(tmp_path)
+    first = store.get("ae", AE, tiny, "cpu")
+    again = store.get("ae", AE, tiny, "cpu")
+    assert not first.reused and again.reused
+    assert again.history == first.history
+    assert not (store.entry(first.key) / "checkpoint.pt").exists()
+    assert (store.entry(first.key) / "final.pt").exists()
+    retrained = store.get("ae", AE, tiny, "cpu", retrain=True)
+    assert not retrained.reused
+
+
+def test_a_corrupt_entry_is_retrained_with_a_warning(tmp_path, tiny, caplog):
+    store = RunStore(tmp_path)
+    run = store.get("ae", AE, tiny, "cpu")
+    model_file = store.entry(run.key) / "model.pt"
+    model_file.write_bytes(model_file.read_bytes()[:1000])
+    with caplog.at_level(logging.WARNING):
+        again = store.get("ae", AE, tiny, "cpu")
+    assert not again.reused
+    assert "corrupt" in caplog.text
+
+
+def test_a_truncated_checkpoint_is_ignored_and_the_run_trains(tmp_path, tiny, caplog):
+    store = RunStore(tmp_path)
+    entry = store.entry(run_key(AE, tiny))
+    entry.mkdir(parents=True)
+    (entry / "checkpoint.pt").write_bytes(b"PK\x03\x04 not a whole checkpoint")
+    with caplog.at_level(logging.WARNING):
+        run = store.get("ae", AE, tiny, "cpu")
+    assert "unreadable" in caplog.text
+    assert len(run.history["recon"]) == 4
+
+
+def test_an_interrupted_run_resumes_from_its_checkpoint(tmp_path, tiny):
+    store = RunStore(tmp_path)
+    two_epochs = RunConfig(model="conv_ae", epochs=2, nz=8, seed=1)
+
+    def interrupt_after_first_epoch(epoch, step, losses):
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        store.get("ae", two_epochs, tiny, "cpu", on_batch=interrupt_after_first_epoch)
+    assert (store.entry(run_key(two_epochs, tiny)) / "checkpoint.pt").exists()
+    seen = []
+    resumed = store.get("ae", two_epochs, tiny, "cpu", on_batch=lambda e, s, v: seen.append(e))
+    assert set(seen) == {1}  # only the second epoch ran again
+    fresh = RunStore(tmp_path / "other").get("ae", two_epochs, tiny, "cpu")
+    assert resumed.history == fresh.history
+
+
+def test_a_longer_run_continues_from_a_shorter_one_and_matches_training_from_scratch(
+        tmp_path, tiny):
+    store = RunStore(tmp_path)
+    store.get("short", AE, tiny, "cpu")
+    two_epochs = RunConfig(model="conv_ae", epochs=2, nz=8, seed=1)
+    seen = []
+    longer = store.get("long", two_epochs, tiny, "cpu", on_batch=lambda e, s, v: seen.append(e))
+    assert set(seen) == {1}  # epoch 0 came from the 1-epoch run
+    scratch = RunStore(tmp_path / "other").get("long", two_epochs, tiny, "cpu")
+    assert longer.history == scratch.history
+    for a, b in zip(longer.model.state_dict().values(), scratch.model.state_dict().values(),
+                    strict=True):
+        assert a.equal(b)
