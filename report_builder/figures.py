@@ -1,10 +1,17 @@
-"""One `plot_*` per figure kind. Each returns a Figure: PNG bytes plus the arrays it shows.
+"""One `plot_*` per figure kind. Each returns a Figure: the arrays it shows and how to draw
+them. `save_figures` draws a figure only when its arrays, labels or this module's code
+changed since the PNG on disk was drawn, so a rebuild redraws exactly what changed.
 
 Nothing here trains or reads models; `save_figures` is the only function that writes.
 """
 
+import hashlib
+import inspect
 import io
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import matplotlib
@@ -29,8 +36,17 @@ plt.rcParams.update({
 class Figure:
     name: str
     caption: str
-    png: bytes
     arrays: dict[str, np.ndarray]
+    draw: Callable[[], bytes]  # renders the PNG
+    labels: tuple = ()  # text drawn into the picture: part of what decides a redraw
+
+    def content_key(self) -> str:
+        digest = hashlib.sha256(repr((self.name, self.labels, _CODE_VERSION)).encode())
+        for key in sorted(self.arrays):
+            array = np.ascontiguousarray(self.arrays[key])
+            digest.update(f"{key}{array.dtype}{array.shape}".encode())
+            digest.update(array.tobytes())
+        return digest.hexdigest()
 
 
 def _png(fig) -> bytes:
@@ -41,39 +57,61 @@ def _png(fig) -> bytes:
     return buffer.getvalue()
 
 
-def _show(ax, image: np.ndarray) -> None:
-    ax.imshow(image.squeeze(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+PAD = 2  # white pixels between tiles
+TILE = 28 + PAD
+
+
+def montage(images: np.ndarray, columns: int) -> np.ndarray:
+    """Tile [N, 1, 28, 28] images into one array, white gaps between them, row by row."""
+    rows = int(np.ceil(len(images) / columns))
+    sheet = np.ones((rows * TILE - PAD, columns * TILE - PAD))
+    for index, image in enumerate(images):
+        r, c = divmod(index, columns)
+        sheet[r * TILE:r * TILE + 28, c * TILE:c * TILE + 28] = image.reshape(28, 28)
+    return sheet
+
+
+def _show_grid(ax, images: np.ndarray, columns: int) -> None:
+    # One imshow per grid, not one axes per digit: 20x faster to draw, same picture.
+    ax.imshow(montage(images, columns), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
     for spine in ax.spines.values():
         spine.set_visible(False)
 
 
+def _label_rows(ax, labels: list[str]) -> None:
+    ax.set_yticks([r * TILE + 14 for r in range(len(labels))], labels)
+    ax.tick_params(axis="y", length=0)
+
+
 def plot_reconstructions(name, caption, title, originals: np.ndarray, recons: np.ndarray) -> Figure:
-    n = len(originals)
-    fig, axes = plt.subplots(2, n, figsize=(1.1 * n, 2.5), squeeze=False)
-    for column in range(n):
-        _show(axes[0, column], originals[column])
-        _show(axes[1, column], recons[column])
-    axes[0, 0].set_ylabel("test image")
-    axes[1, 0].set_ylabel("reconstruction")
-    fig.suptitle(title)
+    arrays = {"originals": originals, "reconstructions": recons}
+    return Figure(name, caption, arrays, partial(_draw_reconstructions, title, originals, recons),
+                  (title,))
+
+
+def _draw_reconstructions(title, originals, recons) -> bytes:
+    fig, ax = plt.subplots(figsize=(0.75 * len(originals) + 1.0, 2.0))
+    _show_grid(ax, np.concatenate([originals, recons]), columns=len(originals))
+    _label_rows(ax, ["test image", "reconstruction"])
+    ax.set_title(title)
     fig.tight_layout()
-    return Figure(name, caption, _png(fig), {"originals": originals, "reconstructions": recons})
+    return _png(fig)
 
 
 def plot_samples(name, caption, title, samples: np.ndarray, columns: int = 4) -> Figure:
+    return Figure(name, caption, {"samples": samples},
+                  partial(_draw_samples, title, samples, columns), (title, columns))
+
+
+def _draw_samples(title, samples, columns) -> bytes:
     rows = int(np.ceil(len(samples) / columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(0.75 * columns, 0.75 * rows + 0.4),
-                             squeeze=False)
-    for index, ax in enumerate(axes.flat):
-        if index < len(samples):
-            _show(ax, samples[index])
-        else:
-            ax.axis("off")
-    fig.suptitle(title)
+    fig, ax = plt.subplots(figsize=(0.7 * columns + 0.3, 0.7 * rows + 0.5))
+    _show_grid(ax, samples, columns)
+    ax.set_title(title)
     fig.tight_layout(pad=0.3)
-    return Figure(name, caption, _png(fig), {"samples": samples})
+    return _png(fig)
 
 
 def _smooth(values: np.ndarray, window: int) -> np.ndarray:
@@ -84,9 +122,17 @@ def _smooth(values: np.ndarray, window: int) -> np.ndarray:
 
 def plot_loss_curves(name, caption, title, history: dict[str, list[float]],
                      iterations_per_epoch: int) -> Figure:
-    panels = [(key, label) for key, label in
-              (("recon", "reconstruction (MSE per pixel)"), ("kl", "KL (nats per image)"))
-              if key in history]
+    arrays = {key: np.asarray(values) for key, values in history.items() if key in LOSS_LABELS}
+    return Figure(name, caption, arrays,
+                  partial(_draw_loss_curves, title, arrays, iterations_per_epoch),
+                  (title, iterations_per_epoch))
+
+
+LOSS_LABELS = {"recon": "reconstruction (MSE per pixel)", "kl": "KL (nats per image)"}
+
+
+def _draw_loss_curves(title, history, iterations_per_epoch) -> bytes:
+    panels = [(key, label) for key, label in LOSS_LABELS.items() if key in history]
     fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 2.4), squeeze=False)
     window = max(1, iterations_per_epoch // 4)
     for ax, (key, label) in zip(axes[0], panels, strict=True):
@@ -103,12 +149,18 @@ def plot_loss_curves(name, caption, title, history: dict[str, list[float]],
         ax.legend(frameon=False, fontsize=7)
     fig.suptitle(title)
     fig.tight_layout()
-    arrays = {key: np.asarray(history[key]) for key, _ in panels}
-    return Figure(name, caption, _png(fig), arrays)
+    return _png(fig)
 
 
 def plot_beta_search(name, caption, betas: np.ndarray, frechet: np.ndarray, recon: np.ndarray,
                      chosen: float, eligible: np.ndarray) -> Figure:
+    arrays = {"betas": betas, "frechet": frechet, "recon_mse": recon, "eligible": eligible,
+              "chosen": np.asarray(chosen)}
+    return Figure(name, caption, arrays,
+                  partial(_draw_beta_search, betas, frechet, recon, chosen, eligible))
+
+
+def _draw_beta_search(betas, frechet, recon, chosen, eligible) -> bytes:
     fig, (left, right) = plt.subplots(1, 2, figsize=(6.8, 2.5))
     for ax, values, label in ((left, frechet, "Fréchet distance of samples"),
                               (right, recon, "test reconstruction MSE")):
@@ -125,39 +177,51 @@ def plot_beta_search(name, caption, betas: np.ndarray, frechet: np.ndarray, reco
     left.legend(frameon=False, fontsize=7, loc="upper left")
     fig.suptitle("β search (lower is better in both panels)")
     fig.tight_layout()
-    arrays = {"betas": betas, "frechet": frechet, "recon_mse": recon, "eligible": eligible,
-              "chosen": np.asarray(chosen)}
-    return Figure(name, caption, _png(fig), arrays)
+    return _png(fig)
 
 
 def plot_interpolation(name, caption, title, rows: dict[str, np.ndarray]) -> Figure:
     """One row per model: start image, the decodings, end image."""
-    n_rows, n_columns = len(rows), len(next(iter(rows.values())))
-    fig, axes = plt.subplots(n_rows, n_columns, figsize=(0.9 * n_columns + 0.5, 1.0 * n_rows + 0.4),
-                             squeeze=False)
-    for r, (label, row) in enumerate(rows.items()):
-        for c in range(n_columns):
-            _show(axes[r, c], row[c])
-        axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center")
-    axes[0, 0].set_title("start", fontsize=8)
-    axes[0, -1].set_title("end", fontsize=8)
-    fig.suptitle(title)
+    return Figure(name, caption, dict(rows), partial(_draw_interpolation, title, rows), (title,))
+
+
+def _draw_interpolation(title, rows) -> bytes:
+    n_columns = len(next(iter(rows.values())))
+    fig, ax = plt.subplots(figsize=(0.8 * n_columns + 0.6, 0.8 * len(rows) + 0.6))
+    _show_grid(ax, np.concatenate(list(rows.values())), columns=n_columns)
+    _label_rows(ax, list(rows))
+    ax.set_xticks([14, (n_columns - 1) * TILE + 14], ["start", "end"])
+    ax.tick_params(axis="x", length=0, labeltop=True, labelbottom=False)
+    ax.set_title(title)
     fig.tight_layout(pad=0.3)
-    return Figure(name, caption, _png(fig), dict(rows))
+    return _png(fig)
 
 
 def save_figures(figures: list[Figure], folder: Path) -> dict[str, dict]:
-    """Write each figure's PNG and .npz; return {name: {file, sha256, arrays}}."""
+    """Write each figure's PNG and .npz, drawing only what changed.
+
+    Returns {name: {file, arrays, sha256, caption, redrawn}}.
+    """
     saved = {}
     for figure in figures:
-        buffer = io.BytesIO()
-        np.savez_compressed(buffer, **figure.arrays)
-        atomic_write_bytes(folder / f"{figure.name}.png", figure.png)
-        atomic_write_bytes(folder / f"{figure.name}.npz", buffer.getvalue())
+        png_path, key_path = folder / f"{figure.name}.png", folder / f".{figure.name}.key"
+        key = figure.content_key()
+        unchanged = png_path.is_file() and key_path.is_file() and key_path.read_text() == key
+        png = png_path.read_bytes() if unchanged else figure.draw()
+        if not unchanged:
+            buffer = io.BytesIO()
+            np.savez_compressed(buffer, **figure.arrays)
+            atomic_write_bytes(folder / f"{figure.name}.npz", buffer.getvalue())
+            atomic_write_bytes(png_path, png)
+            atomic_write_bytes(key_path, key.encode())  # last: marks the PNG as current
         saved[figure.name] = {
             "file": f"{folder.name}/{figure.name}.png",
             "arrays": f"{folder.name}/{figure.name}.npz",
-            "sha256": sha256_bytes(figure.png),
+            "sha256": sha256_bytes(png),
             "caption": figure.caption,
+            "redrawn": not unchanged,
         }
     return saved
+
+
+_CODE_VERSION = hashlib.sha256(inspect.getsource(sys.modules[__name__]).encode()).hexdigest()[:12]

@@ -201,6 +201,20 @@ class RunStore:
             intact = False
         return info if intact else None
 
+    def cached_metrics(self, key: str, name: str, compute) -> dict:
+        """Metrics of a run, computed once per `name` and kept in its entry.
+
+        `name` must say everything the numbers depend on besides the run itself (the
+        judge's key, the sample seed and count, the evaluation code's version).
+        """
+        path = self.entry(key) / "metrics" / f"{name}.json"
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            metrics = compute()
+            atomic_write_json(path, metrics)
+            return metrics
+
     def _head_start(self, config: RunConfig, data: Dataset) -> dict | None:
         """The final state of the longest shorter run that differs only in epochs.
 

@@ -1,14 +1,22 @@
 import numpy as np
 
-from report_builder.figures import plot_interpolation, plot_samples, save_figures
+from report_builder.figures import montage, plot_interpolation, plot_samples, save_figures
 
 
 def test_figures_are_byte_identical_for_the_same_arrays():
     samples = np.random.default_rng(0).random((16, 1, 28, 28))
     first = plot_samples("s", "caption", "title", samples)
     second = plot_samples("s", "caption", "title", samples.copy())
-    assert first.png == second.png
-    assert first.png != plot_samples("s", "caption", "title", samples[::-1]).png
+    assert first.draw() == second.draw()
+    assert first.content_key() == second.content_key()
+    assert first.draw() != plot_samples("s", "caption", "title", samples[::-1]).draw()
+
+
+def test_montage_puts_each_image_in_its_tile():
+    images = np.stack([np.full((1, 28, 28), value) for value in (0.0, 0.5, 1.0)])
+    sheet = montage(images, columns=2)
+    assert sheet.shape == (2 * 28 + 2, 2 * 28 + 2)
+    assert sheet[0, 0] == 0.0 and sheet[0, 30] == 0.5 and sheet[30, 0] == 1.0
 
 
 def test_saved_figures_carry_their_arrays_and_hashes(tmp_path):
@@ -19,3 +27,14 @@ def test_saved_figures_carry_their_arrays_and_hashes(tmp_path):
     with np.load(tmp_path / "figs" / "interp.npz") as arrays:
         assert np.array_equal(arrays["VAE"], rows["VAE"])
     assert entry["file"] == "figs/interp.png" and len(entry["sha256"]) == 64
+
+
+def test_only_changed_figures_are_redrawn(tmp_path):
+    samples = np.random.default_rng(0).random((16, 1, 28, 28))
+    figures = [plot_samples("a", "cap", "A", samples), plot_samples("b", "cap", "B", samples)]
+    first = save_figures(figures, tmp_path)
+    assert all(entry["redrawn"] for entry in first.values())
+    again = save_figures([plot_samples("a", "new caption", "A", samples),
+                          plot_samples("b", "cap", "B", samples[::-1])], tmp_path)
+    assert not again["a"]["redrawn"] and again["a"]["sha256"] == first["a"]["sha256"]
+    assert again["b"]["redrawn"] and again["b"]["sha256"] != first["b"]["sha256"]
