@@ -17,6 +17,7 @@ from .spec import ROOT, Spec
 
 ANSWERS = ROOT / "templates" / "answers"
 CONFIDENT = 0.9  # same threshold as evaluate.CONFIDENT; drafts may quote it
+NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:e-?\d+)?%?")  # as verify reads them
 
 
 def count_words(text: str) -> int:
@@ -61,7 +62,8 @@ def render_answer(folder: Path, question: str, context: dict) -> dict:
         "markdown": text,
         "html": markdown.markdown(text),
         "words": count_words(text),
-        "numbers": quoted,
+        "numbers": quoted,  # measured values, as printed
+        "all_numbers": sorted(set(NUMBER.findall(text))),  # every number the text shows
     }
 
 
@@ -72,6 +74,7 @@ def answer_context(numbers: dict) -> dict:
         "search": numbers["search"],
         "judge": numbers["judge"],
         "interpolation": numbers["interpolation"],
+        "paths": numbers["paths"],
         "data": numbers["data"],
         "profile": numbers["profile"],
         "test_spread": numbers["test_spread"],

@@ -32,7 +32,14 @@ from .figures import (
 )
 from .files import sha256_bytes
 from .jobs import Reporter, Request, TrainingPool, steps_per_epoch
-from .plan import PlannedRun, planned_runs, record_build, run_plan, tuned_config
+from .plan import (
+    PlannedRun,
+    planned_runs,
+    record_build,
+    run_plan,
+    second_rung,
+    tuned_plan,
+)
 from .render import render_report
 from .runs import Run, RunConfig, RunStore
 from .spec import Spec, load_spec, with_profile
@@ -80,27 +87,38 @@ def build(options: BuildOptions, reporter: Reporter) -> BuildResult:
         wanted = "all" in options.retrain or name in options.retrain
         return Request(name, run_config, retrain=wanted)
 
-    # 1. Runs. The judge and the beta grid go first: the tuned run depends on them and
-    #    can then train while the fixed runs are still going.
+    # 1. Runs. The search's chain (judge, grid, kept betas, tuned run) has priority; the
+    #    fixed runs fill workers whenever the chain is waiting on something.
     plan = run_plan(spec, options.seed, precision)
-    grid = [name for name in plan if name.startswith("search_beta_")]
+    first_rung = [name for name in plan if name.startswith("search_")]
+    fixed = [name for name in plan if name in spec.runs]
     test_images = as_float(data.test_images, device)
-    samples_seed = options.seed + 1
     with TrainingPool(store, data, device, options.jobs, reporter) as pool:
-        pool.submit([request(name, run_config) for name, run_config in plan.items()])
-        runs = pool.wait(["classifier", *grid])
+        pool.submit([request(name, plan[name]) for name in ["classifier", *first_rung]])
+        pool.submit([request(name, plan[name]) for name in fixed], priority=1)
+        runs = pool.wait(["classifier", *first_rung])
         judge = ev.make_judge(runs["classifier"].model, test_images, data.test_labels)
         evaluation = Evaluation(store, judge, runs["classifier"].key, test_images,
-                                data.test_labels, spec.samples, samples_seed)
-        search_table = score_beta_grid(spec, runs, grid, evaluation)
+                                data.test_labels, spec.samples, options.seed + 1)
+        rungs = [score_rung(runs, first_rung, evaluation, spec.beta_search.max_recon_ratio)]
+        kept = keep_best(rungs[0], spec.beta_search.halving.keep) if spec.beta_search.halving \
+            else [row["beta"] for row in rungs[0]["rows"]]
+        second = second_rung(spec, options.seed, precision, kept)
+        if second:
+            pool.submit([request(name, c) for name, c in second.items()])
+            runs.update(pool.wait(list(second)))
+            rungs.append(score_rung(runs, list(second), evaluation,
+                                    spec.beta_search.max_recon_ratio))
+            plan |= second
+        search_table = summarize_search(spec, rungs)
 
         # 2. The tuned run: the chosen beta, trained for the final number of epochs.
-        plan[spec.beta_search.run] = tuned_config(spec, options.seed, precision,
-                                                  search_table["chosen"])
-        pool.submit([request(spec.beta_search.run, plan[spec.beta_search.run])])
+        tuned = tuned_plan(spec, options.seed, precision, search_table["chosen"])
+        plan |= tuned
+        pool.submit([request(name, c) for name, c in tuned.items()])
         runs.update(pool.wait())
     record_build(store, spec, options.profile, data, options.seed, precision, plan,
-                 {name: run.key for name, run in runs.items()}, search_table["chosen"])
+                 {name: run.key for name, run in runs.items()}, kept, search_table["chosen"])
 
     # 3. Numbers, then answers (which may refuse the build), then figures and the PDF.
     report_runs = [*spec.runs, spec.beta_search.run]
@@ -122,10 +140,12 @@ def build(options: BuildOptions, reporter: Reporter) -> BuildResult:
     }
     interpolation_rows, numbers["interpolation"] = interpolations(spec, runs, data, judge,
                                                                   device, options.seed)
+    numbers["paths"] = path_means(numbers["interpolation"])
     numbers["iterations_per_epoch"] = steps_per_epoch(len(data.train_labels), 64)
     answers = render_answers(spec, numbers, allow_long=options.allow_long_answers)
 
-    figures = draw_figures(spec, runs, numbers, test_images, interpolation_rows, samples_seed)
+    figures = draw_figures(spec, runs, numbers, test_images, interpolation_rows,
+                           evaluation.seed)
     figure_files = save_figures(figures, options.out / "figures")
     pdf = render_report(spec, options, numbers, answers, figure_files, runs)
     return BuildResult(pdf, runs, numbers, time.perf_counter() - started)
@@ -232,27 +252,53 @@ def measure_run(run: Run, evaluation: Evaluation) -> dict:
     }
 
 
-def score_beta_grid(spec: Spec, runs: dict[str, Run], grid: list[str],
-                    evaluation: Evaluation) -> dict:
-    """Lowest Fréchet distance of prior samples, among betas that still reconstruct well."""
+def score_rung(runs: dict[str, Run], names: list[str], evaluation: Evaluation,
+               max_recon_ratio: float) -> dict:
+    """Score one rung of the search: every beta's sample distance and reconstruction error.
+
+    A beta is eligible when its test MSE is at most max_recon_ratio x the rung's best.
+    """
     rows = []
-    for name in grid:
+    for name in names:
         metrics = evaluation.metrics(runs[name])
-        rows.append({"beta": metrics["beta"], "frechet": metrics["samples"]["frechet"],
-                     "test_mse": metrics["test_mse"], "test_kl": metrics["test_kl"]})
-    best_mse = min(row["test_mse"] for row in rows)
-    limit = spec.beta_search.max_recon_ratio * best_mse
+        rows.append({"run": name, "beta": metrics["beta"], "epochs": metrics["epochs"],
+                     "frechet": metrics["samples"]["frechet"], "test_mse": metrics["test_mse"],
+                     "test_kl": metrics["test_kl"]})
+    limit = max_recon_ratio * min(row["test_mse"] for row in rows)
     for row in rows:
         row["eligible"] = row["test_mse"] <= limit
-    chosen = min((row for row in rows if row["eligible"]), key=lambda row: row["frechet"])
+    return {"epochs": rows[0]["epochs"], "rows": rows, "mse_limit": limit}
+
+
+def ranked(rung: dict) -> list[dict]:
+    """Eligible betas by Fréchet distance, then the rest by Fréchet distance."""
+    return sorted(rung["rows"], key=lambda row: (not row["eligible"], row["frechet"]))
+
+
+def keep_best(rung: dict, keep: int) -> list[float]:
+    return [row["beta"] for row in ranked(rung)[:keep]]
+
+
+def summarize_search(spec: Spec, rungs: list[dict]) -> dict:
+    search = spec.beta_search
+    final = rungs[-1]
+    chosen = ranked(final)[0]
+    if search.halving:
+        method = (f"successive halving: all {len(search.betas)} β trained "
+                  f"{search.halving.first_epochs} epochs, the best {search.halving.keep} "
+                  f"continued to {search.search_epochs}")
+    else:
+        method = f"exhaustive: all {len(search.betas)} β trained {search.search_epochs} epochs"
     return {
-        "rows": rows,
+        "rungs": rungs,
+        "rows": final["rows"],
         "chosen": chosen["beta"],
         "chosen_frechet": chosen["frechet"],
-        "mse_limit": limit,
-        "max_recon_ratio": spec.beta_search.max_recon_ratio,
-        "search_epochs": spec.beta_search.search_epochs,
-        "final_epochs": spec.beta_search.final_epochs,
+        "mse_limit": final["mse_limit"],
+        "max_recon_ratio": search.max_recon_ratio,
+        "search_epochs": search.search_epochs,
+        "final_epochs": search.final_epochs,
+        "method": method,
     }
 
 
@@ -287,6 +333,12 @@ def interpolations(spec: Spec, runs: dict[str, Run], data: Dataset, judge: ev.Ju
         rows.append(pair_rows)
         stats.append(pair_stats)
     return rows, stats
+
+
+def path_means(pairs: list[dict]) -> dict[str, float]:
+    """Interpolation statistics averaged over the label pairs, per model."""
+    return {f"{model}_{stat}": float(np.mean([pair[model][stat] for pair in pairs]))
+            for model in ("ae", "vae") for stat in ("jump_ratio", "inner_confidence")}
 
 
 def draw_figures(spec: Spec, runs: dict[str, Run], numbers: dict, test_images: torch.Tensor,
@@ -337,18 +389,10 @@ def _run_figure(kind: str, name: str, run: Run, originals: torch.Tensor, numbers
 
 
 def _beta_search_figure(search: dict) -> Figure:
-    rows = search["rows"]
-    caption = (f"β search: each β trained {search['search_epochs']} epochs. "
-               f"Chosen β = {search['chosen']:g}: lowest Fréchet distance among the β whose "
-               f"test MSE is at most {search['max_recon_ratio']:g}x the best.")
-    return plot_beta_search(
-        "beta_search", caption,
-        np.array([row["beta"] for row in rows]),
-        np.array([row["frechet"] for row in rows]),
-        np.array([row["test_mse"] for row in rows]),
-        search["chosen"],
-        np.array([row["eligible"] for row in rows]),
-    )
+    caption = (f"β search ({search['method']}). Chosen β = {search['chosen']:g}: lowest "
+               f"Fréchet distance among the β whose test MSE is at most "
+               f"{search['max_recon_ratio']:g}x the best of their rung.")
+    return plot_beta_search("beta_search", caption, search["rungs"], search["chosen"])
 
 
 def _interpolation_figure(number: int, rows: dict, stats: dict, spec: Spec) -> Figure:

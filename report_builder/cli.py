@@ -88,6 +88,8 @@ def _setup_logging(verbose: bool) -> None:
     # WeasyPrint warns about its font subsetter on every build; nothing a user can act on.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
+    # pypdf warns about each defect of a malformed PDF; verify reports it in one line.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 
 def _fail(message: str) -> None:
@@ -269,6 +271,103 @@ def clean(
     store = RunStore(cache_dir)
     removed, freed = clean_cache(store, keys_in_use(store, load_spec, keep_latest))
     typer.echo(f"removed {removed} cache entries ({freed:.0f} MB) from {cache_dir}")
+
+
+@app.command()
+def notebook(
+    problem: Annotated[str, typer.Argument(help="Problem name, e.g. problem1.")],
+    out: Annotated[Path | None, typer.Option(
+        help="Notebook file. Default: outputs/PROBLEM/PROBLEM.ipynb.")] = None,
+    build_dir: Annotated[Path | None, typer.Option(
+        help="The build to export. Default: outputs/PROBLEM.")] = None,
+    cache_dir: CacheDir = Path("outputs/runs"),
+) -> None:
+    """Write the build as a Jupyter notebook, outputs filled in (the PDF's own figures)."""
+    from .notebook import export_notebook
+
+    build_dir = build_dir or Path("outputs") / problem
+    try:
+        path = export_notebook(build_dir, out or build_dir / f"{problem}.ipynb", cache_dir)
+    except ReportBuilderError as err:
+        _fail(str(err))
+    typer.echo(f"notebook: {path}")
+
+
+def _print_checks(title: str, checks) -> None:
+    table = Table(title=title, title_justify="left")
+    for column in ("check", "result", "detail"):
+        table.add_column(column)
+    for check in checks:
+        table.add_row(check.name, "[green]pass" if check.passed else "[red]FAIL", check.detail)
+    Console().print(table)
+
+
+@app.command()
+def verify(
+    pdf: Annotated[Path | None, typer.Argument(help="The submitted PDF.")] = None,
+    notebook_file: Annotated[Path | None, typer.Option(
+        "--notebook", help="Compare with this notebook (for PDFs report-builder did not build).")
+    ] = None,
+    problem: Annotated[str | None, typer.Option(
+        help="Check the problem's required sections too (with --notebook or --batch).")] = None,
+    batch: Annotated[Path | None, typer.Option(
+        help="Verify every DIR/<student>/{*.pdf,*.ipynb}; writes summary.csv and .html.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
+) -> None:
+    """Check that a PDF says what its runs measured, or agrees with its notebook."""
+    from . import verify as checks_module
+
+    _setup_logging(False)
+    try:
+        sections = _sections(problem)
+        if batch is not None:
+            return _verify_batch(batch, sections)
+        if pdf is None:
+            _fail("give a PDF to verify, or --batch DIR")
+        if notebook_file is not None:
+            checks = checks_module.verify_with_notebook(pdf, notebook_file, sections)
+        else:
+            checks = checks_module.verify_build(pdf)
+    except ReportBuilderError as err:
+        _fail(str(err))
+    if as_json:
+        typer.echo(checks_module.as_json(checks))
+    else:
+        _print_checks(f"verify {pdf}", checks)
+    failed = sum(not check.passed for check in checks)
+    if failed:
+        console.print(f"[red]{failed} of {len(checks)} checks failed")
+        raise typer.Exit(1)
+    console.print(f"all {len(checks)} checks passed")
+
+
+def _sections(problem: str | None) -> list[str] | None:
+    if problem is None:
+        return None
+    from .spec import load_spec
+
+    return load_spec(problem).sections
+
+
+def _verify_batch(root: Path, sections: list[str] | None) -> None:
+    from .verify import verify_batch
+
+    if not root.is_dir():
+        _fail(f"{root} is not a folder of submissions (DIR/<student>/*.pdf, *.ipynb)")
+    with Progress(TextColumn("verifying"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.description}"), console=console) as progress:
+        task = progress.add_task("", total=sum(1 for p in root.iterdir() if p.is_dir()))
+
+        def advance(student: str) -> None:
+            progress.update(task, advance=1, description=student)
+
+        rows = verify_batch(root, sections, advance)
+    table = Table("student", "result", "failed checks")
+    for row in rows:
+        table.add_row(row["student"], "[green]pass" if row["passed"] else "[red]FAIL",
+                      row["failed"])
+    Console().print(table)
+    typer.echo(f"summary: {root / 'summary.csv'}, {root / 'summary.html'}")
 
 
 @app.command("list")

@@ -39,6 +39,7 @@ class Figure:
     arrays: dict[str, np.ndarray]
     draw: Callable[[], bytes]  # renders the PNG
     labels: tuple = ()  # text drawn into the picture: part of what decides a redraw
+    kind: str = ""  # the plot_* function, so `redraw` can draw it again from its arrays
 
     def content_key(self) -> str:
         digest = hashlib.sha256(repr((self.name, self.labels, _CODE_VERSION)).encode())
@@ -88,7 +89,7 @@ def _label_rows(ax, labels: list[str]) -> None:
 def plot_reconstructions(name, caption, title, originals: np.ndarray, recons: np.ndarray) -> Figure:
     arrays = {"originals": originals, "reconstructions": recons}
     return Figure(name, caption, arrays, partial(_draw_reconstructions, title, originals, recons),
-                  (title,))
+                  (title,), "reconstructions")
 
 
 def _draw_reconstructions(title, originals, recons) -> bytes:
@@ -102,7 +103,7 @@ def _draw_reconstructions(title, originals, recons) -> bytes:
 
 def plot_samples(name, caption, title, samples: np.ndarray, columns: int = 4) -> Figure:
     return Figure(name, caption, {"samples": samples},
-                  partial(_draw_samples, title, samples, columns), (title, columns))
+                  partial(_draw_samples, title, samples, columns), (title, columns), "samples")
 
 
 def _draw_samples(title, samples, columns) -> bytes:
@@ -125,7 +126,7 @@ def plot_loss_curves(name, caption, title, history: dict[str, list[float]],
     arrays = {key: np.asarray(values) for key, values in history.items() if key in LOSS_LABELS}
     return Figure(name, caption, arrays,
                   partial(_draw_loss_curves, title, arrays, iterations_per_epoch),
-                  (title, iterations_per_epoch))
+                  (title, iterations_per_epoch), "loss_curves")
 
 
 LOSS_LABELS = {"recon": "reconstruction (MSE per pixel)", "kl": "KL (nats per image)"}
@@ -152,23 +153,35 @@ def _draw_loss_curves(title, history, iterations_per_epoch) -> bytes:
     return _png(fig)
 
 
-def plot_beta_search(name, caption, betas: np.ndarray, frechet: np.ndarray, recon: np.ndarray,
-                     chosen: float, eligible: np.ndarray) -> Figure:
-    arrays = {"betas": betas, "frechet": frechet, "recon_mse": recon, "eligible": eligible,
-              "chosen": np.asarray(chosen)}
-    return Figure(name, caption, arrays,
-                  partial(_draw_beta_search, betas, frechet, recon, chosen, eligible))
+def plot_beta_search(name, caption, rungs: list[dict], chosen: float) -> Figure:
+    """Fréchet distance and test MSE against beta, one line per rung of the search."""
+    arrays = {}
+    for rung in rungs:
+        for field in ("beta", "frechet", "test_mse", "eligible"):
+            arrays[f"{field}_e{rung['epochs']}"] = np.array([row[field] for row in rung["rows"]])
+    arrays["chosen"] = np.asarray(chosen)
+    epochs = tuple(rung["epochs"] for rung in rungs)
+    return Figure(name, caption, arrays, partial(_draw_beta_search, arrays, epochs, chosen),
+                  epochs, "beta_search")
 
 
-def _draw_beta_search(betas, frechet, recon, chosen, eligible) -> bytes:
+def _draw_beta_search(arrays, epochs, chosen) -> bytes:
     fig, (left, right) = plt.subplots(1, 2, figsize=(6.8, 2.5))
-    for ax, values, label in ((left, frechet, "Fréchet distance of samples"),
-                              (right, recon, "test reconstruction MSE")):
-        ax.plot(betas, values, marker="o", color="tab:blue")
-        ax.plot(betas[~eligible], values[~eligible], "x", color="tab:red", markersize=8,
+    for ax, field, label in ((left, "frechet", "Fréchet distance of samples"),
+                             (right, "test_mse", "test reconstruction MSE")):
+        for number, rung_epochs in enumerate(epochs):
+            betas, values = arrays[f"beta_e{rung_epochs}"], arrays[f"{field}_e{rung_epochs}"]
+            order = np.argsort(betas)
+            ax.plot(betas[order], values[order], marker="o", markersize=3,
+                    color=("tab:gray", "tab:blue")[number == len(epochs) - 1],
+                    label=f"{rung_epochs} epochs")
+        final = epochs[-1]
+        betas, values = arrays[f"beta_e{final}"], arrays[f"{field}_e{final}"]
+        poor = ~arrays[f"eligible_e{final}"].astype(bool)
+        ax.plot(betas[poor], values[poor], "x", color="tab:red", markersize=7,
                 label="reconstructions too poor")
         pick = betas == chosen
-        ax.plot(betas[pick], values[pick], "*", color="tab:orange", markersize=14,
+        ax.plot(betas[pick], values[pick], "*", color="tab:orange", markersize=13,
                 label=f"chosen β = {chosen:g}")
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -182,7 +195,8 @@ def _draw_beta_search(betas, frechet, recon, chosen, eligible) -> bytes:
 
 def plot_interpolation(name, caption, title, rows: dict[str, np.ndarray]) -> Figure:
     """One row per model: start image, the decodings, end image."""
-    return Figure(name, caption, dict(rows), partial(_draw_interpolation, title, rows), (title,))
+    return Figure(name, caption, dict(rows), partial(_draw_interpolation, title, rows), (title,),
+                  "interpolation")
 
 
 def _draw_interpolation(title, rows) -> bytes:
@@ -218,10 +232,36 @@ def save_figures(figures: list[Figure], folder: Path) -> dict[str, dict]:
             "file": f"{folder.name}/{figure.name}.png",
             "arrays": f"{folder.name}/{figure.name}.npz",
             "sha256": sha256_bytes(png),
+            "pixels_sha256": _pixels_sha256(png),
             "caption": figure.caption,
+            "kind": figure.kind,
+            "labels": list(figure.labels),
             "redrawn": not unchanged,
         }
     return saved
+
+
+def redraw(kind: str, labels: list, arrays: dict[str, np.ndarray]) -> bytes:
+    """Draw a saved figure again from its .npz arrays and manifest labels."""
+    if kind == "reconstructions":
+        return _draw_reconstructions(labels[0], arrays["originals"], arrays["reconstructions"])
+    if kind == "samples":
+        return _draw_samples(labels[0], arrays["samples"], labels[1])
+    if kind == "loss_curves":
+        return _draw_loss_curves(labels[0], arrays, labels[1])
+    if kind == "beta_search":
+        return _draw_beta_search(arrays, tuple(labels), float(arrays["chosen"]))
+    if kind == "interpolation":
+        return _draw_interpolation(labels[0], arrays)
+    raise ValueError(f"unknown figure kind {kind!r}")
+
+
+def _pixels_sha256(png: bytes) -> str:
+    """Hash of the decoded RGBA pixels: survives the PNG's re-encoding inside a PDF."""
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+    return hashlib.sha256(f"{pixels.shape}".encode() + pixels.tobytes()).hexdigest()
 
 
 _CODE_VERSION = hashlib.sha256(inspect.getsource(sys.modules[__name__]).encode()).hexdigest()[:12]

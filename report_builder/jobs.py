@@ -6,11 +6,14 @@ them. Workers write into the run store; the parent loads what they wrote. Runs t
 share a key (say `vae_beta10` and the grid's beta = 10) train once.
 """
 
+import heapq
+import itertools
 import logging
 import multiprocessing
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -57,8 +60,10 @@ def default_jobs() -> int:
 class TrainingPool:
     """Queue runs with `submit`, collect them (trained or cached) with `wait`.
 
-    With one job, or on a GPU, runs train in this process when they are waited for;
-    otherwise they start in worker processes as soon as they are submitted.
+    With several jobs on a CPU, a dispatcher thread starts queued runs in worker
+    processes, lowest `priority` first, as workers come free: a build puts its critical
+    path (judge, beta grid, tuned run) ahead of runs nothing waits for. With one job, or
+    on a GPU, runs train in this process when they are waited for.
     """
 
     def __init__(self, store: RunStore, data: Dataset, device: str, jobs: int,
@@ -67,20 +72,27 @@ class TrainingPool:
         self.parallel = jobs > 1 and device == "cpu"
         self.jobs = jobs
         self.requests: dict[str, tuple[Request, str]] = {}  # name -> (request, key)
-        self.training: dict[str, Future | None] = {}  # key -> future (None: not started)
-        self._executor = self._manager = self._pump = None
+        self.training: dict[str, Future | None] = {}  # key -> done when trained
+        self._queue: list[tuple[int, int, Request, str]] = []  # heap of waiting runs
+        self._running: dict[str, Future] = {}  # key -> worker's future
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._executor = self._manager = self._pump = self._dispatcher = None
 
     def __enter__(self) -> "TrainingPool":
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=exc[0] is None, cancel_futures=exc[0] is not None)
-            self._messages.put(None)
-            self._pump.join()
-            self._manager.shutdown()
+        if self._executor is None:
+            return
+        self._closing.set()
+        self._dispatcher.join()
+        self._executor.shutdown(wait=exc[0] is None, cancel_futures=True)
+        self._messages.put(None)
+        self._pump.join()
+        self._manager.shutdown()
 
-    def submit(self, requests: list[Request]) -> None:
+    def submit(self, requests: list[Request], priority: int = 0) -> None:
         for request in requests:
             key = run_key(request.config, self.data)
             self.requests[request.name] = (request, key)
@@ -89,7 +101,13 @@ class TrainingPool:
             total = request.config.epochs * steps_per_epoch(len(self.data.train_labels),
                                                             request.config.batch_size)
             self.reporter.start(request.name, total, "queued")
-            self.training[key] = self._start(request, key) if self.parallel else None
+            if not self.parallel:
+                self.training[key] = None  # trained in `wait`
+                continue
+            self._ensure_workers()
+            self.training[key] = Future()
+            with self._lock:
+                heapq.heappush(self._queue, (priority, next(_order), request, key))
 
     def wait(self, names: list[str] | None = None) -> dict[str, Run]:
         """The named runs (default: all submitted), loaded on the build's device."""
@@ -97,9 +115,9 @@ class TrainingPool:
         runs = {}
         for name in names:
             request, key = self.requests[name]
-            future = self.training.get(key)
-            if future is not None:
-                future.result()  # re-raises a worker's error here
+            done = self.training.get(key)
+            if done is not None:
+                done.result()  # re-raises a worker's error here
             elif key in self.training:  # sequential: train now, in this process
                 self.store.get(request.name, request.config, self.data, self.device,
                                retrain=request.retrain, key=key,
@@ -111,18 +129,41 @@ class TrainingPool:
             runs[name] = run
         return runs
 
-    def _start(self, request: Request, key: str) -> Future:
-        if self._executor is None:
-            context = multiprocessing.get_context("spawn")  # fork after torch threads can hang
-            self._manager = context.Manager()
-            self._messages = self._manager.Queue()
-            self._pump = threading.Thread(target=_pump, args=(self._messages, self.reporter),
-                                          daemon=True)
-            self._pump.start()
-            self._executor = ProcessPoolExecutor(self.jobs, mp_context=context)
+    def _ensure_workers(self) -> None:
+        if self._executor is not None:
+            return
+        context = multiprocessing.get_context("spawn")  # fork after torch threads can hang
+        self._manager = context.Manager()
+        self._messages = self._manager.Queue()
+        self._pump = threading.Thread(target=_pump, args=(self._messages, self.reporter),
+                                      daemon=True)
+        self._pump.start()
+        self._executor = ProcessPoolExecutor(self.jobs, mp_context=context)
+        self._dispatcher = threading.Thread(target=self._dispatch, daemon=True)
+        self._dispatcher.start()
+
+    def _dispatch(self) -> None:
         threads = max(1, (os.cpu_count() or 1) // self.jobs)
-        return self._executor.submit(_train_one, self.store.root, request, key, self.data,
-                                     threads, self._messages)
+        while not self._closing.is_set():
+            with self._lock:
+                for key, future in list(self._running.items()):
+                    if future.done():
+                        del self._running[key]
+                        error = future.exception()
+                        if error is None:
+                            self.training[key].set_result(None)
+                        else:
+                            self.training[key].set_exception(error)
+                while self._queue and len(self._running) < self.jobs:
+                    _, _, request, key = heapq.heappop(self._queue)
+                    self._running[key] = self._executor.submit(
+                        _train_one, self.store.root, request, key, self.data, threads,
+                        self._messages)
+            time.sleep(DISPATCH_POLL_S)
+
+
+_order = itertools.count()  # ties in priority keep submission order
+DISPATCH_POLL_S = 0.1
 
 
 def _done() -> Future:

@@ -18,31 +18,57 @@ from .runs import RunConfig, RunStore, code_version, run_key
 from .spec import Spec
 
 
-def run_plan(spec: Spec, seed: int, precision: str) -> dict[str, RunConfig]:
-    """Every run a build trains before the search decides: judge, beta grid, fixed runs."""
+def search_name(beta: float, epochs: int) -> str:
+    return f"search_beta_{beta:g}_e{epochs}"
+
+
+def search_config(spec: Spec, seed: int, precision: str, beta: float, epochs: int) -> RunConfig:
+    """A VAE of the beta search (or the tuned run): the spec's shared settings, this beta."""
+    shared = next(iter(spec.runs.values()))
+    return RunConfig(model=spec.beta_search.model, epochs=epochs, nz=shared.nz, beta=beta,
+                     lr=shared.lr, batch_size=shared.batch_size, seed=seed, precision=precision)
+
+
+def first_rung_epochs(spec: Spec) -> int:
     search = spec.beta_search
-    shared = next(iter(spec.runs.values()))  # the grid shares the spec's defaults
+    return search.halving.first_epochs if search.halving else search.search_epochs
 
-    def config(model: str, epochs: int, **params) -> RunConfig:
-        return RunConfig(model=model, epochs=epochs, seed=seed, precision=precision, **params)
 
-    plan = {"classifier": config("classifier", spec.classifier.epochs, lr=spec.classifier.lr,
-                                 batch_size=spec.classifier.batch_size)}
-    for beta in search.betas:
-        plan[f"search_beta_{beta:g}"] = config(search.model, search.search_epochs, nz=shared.nz,
-                                               beta=beta, lr=shared.lr,
-                                               batch_size=shared.batch_size)
+def run_plan(spec: Spec, seed: int, precision: str) -> dict[str, RunConfig]:
+    """The runs known before the search decides: the judge, the grid's first rung, the
+    fixed runs, in that order."""
+    plan = {"classifier": RunConfig(model="classifier", epochs=spec.classifier.epochs,
+                                    lr=spec.classifier.lr,
+                                    batch_size=spec.classifier.batch_size, seed=seed,
+                                    precision=precision)}
+    epochs = first_rung_epochs(spec)
+    for beta in spec.beta_search.betas:
+        plan[search_name(beta, epochs)] = search_config(spec, seed, precision, beta, epochs)
     for name, run in spec.runs.items():
-        plan[name] = config(run.model, run.epochs, nz=run.nz, beta=run.beta, lr=run.lr,
-                            batch_size=run.batch_size)
+        plan[name] = RunConfig(model=run.model, epochs=run.epochs, nz=run.nz, beta=run.beta,
+                               lr=run.lr, batch_size=run.batch_size, seed=seed,
+                               precision=precision)
     return plan
 
 
-def tuned_config(spec: Spec, seed: int, precision: str, beta: float) -> RunConfig:
-    shared = next(iter(spec.runs.values()))
-    return RunConfig(model=spec.beta_search.model, epochs=spec.beta_search.final_epochs,
-                     nz=shared.nz, beta=beta, lr=shared.lr, batch_size=shared.batch_size,
-                     seed=seed, precision=precision)
+def second_rung(spec: Spec, seed: int, precision: str, kept: list[float]) -> dict[str, RunConfig]:
+    """With successive halving, the kept betas trained for the full search epochs."""
+    epochs = spec.beta_search.search_epochs
+    if not spec.beta_search.halving:
+        return {}
+    return {search_name(beta, epochs): search_config(spec, seed, precision, beta, epochs)
+            for beta in kept}
+
+
+def tuned_plan(spec: Spec, seed: int, precision: str, chosen: float) -> dict[str, RunConfig]:
+    search = spec.beta_search
+    return {search.run: search_config(spec, seed, precision, chosen, search.final_epochs)}
+
+
+def decided_plan(spec: Spec, seed: int, precision: str, kept: list[float],
+                 chosen: float) -> dict[str, RunConfig]:
+    """The runs the search decides: the kept betas' second rung and the tuned run."""
+    return second_rung(spec, seed, precision, kept) | tuned_plan(spec, seed, precision, chosen)
 
 
 def build_id(spec: Spec, profile: str, data: Dataset, seed: int, precision: str) -> str:
@@ -59,7 +85,7 @@ def read_index(store: RunStore) -> dict:
 
 def record_build(store: RunStore, spec: Spec, profile: str, data: Dataset, seed: int,
                  precision: str, configs: dict[str, RunConfig], keys: dict[str, str],
-                 chosen_beta: float) -> None:
+                 kept_betas: list[float], chosen_beta: float) -> None:
     """Remember which key each run name had in this build (for --dry-run and clean)."""
     store.root.mkdir(parents=True, exist_ok=True)
     with FileLock(str(store.root / "index.json.lock")):
@@ -67,6 +93,7 @@ def record_build(store: RunStore, spec: Spec, profile: str, data: Dataset, seed:
         index[build_id(spec, profile, data, seed, precision)] = {
             "problem": spec.problem, "profile": profile, "data": data.fingerprint,
             "seed": seed, "precision": precision,
+            "kept_betas": kept_betas,
             "chosen_beta": chosen_beta,
             "runs": {name: {"key": keys[name], "config": configs[name].as_dict(),
                             "code": code_version(configs[name].model)}
@@ -104,7 +131,7 @@ def planned_runs(spec: Spec, store: RunStore, data: Dataset, profile: str, seed:
     last = read_index(store).get(build_id(spec, profile, data, seed, precision))
     configs = run_plan(spec, seed, precision)
     if last is not None:
-        configs[spec.beta_search.run] = tuned_config(spec, seed, precision, last["chosen_beta"])
+        configs |= decided_plan(spec, seed, precision, last["kept_betas"], last["chosen_beta"])
     rows = []
     for name, config in configs.items():
         key = run_key(config, data)
@@ -135,8 +162,8 @@ def keys_in_use(store: RunStore, load_spec, keep_latest: bool) -> set[str]:
             spec = None
         if spec is not None:
             configs = run_plan(spec, record["seed"], record["precision"])
-            configs["tuned"] = tuned_config(spec, record["seed"], record["precision"],
-                                            record["chosen_beta"])
+            configs |= decided_plan(spec, record["seed"], record["precision"],
+                                    record["kept_betas"], record["chosen_beta"])
             keep |= {run_key(config, record["data"]) for config in configs.values()}
         if keep_latest:
             keep |= {run["key"] for run in record["runs"].values()}

@@ -91,9 +91,12 @@ def make_manifest(spec: Spec, options, numbers: dict, answers: dict, figures: di
         "beta_search": numbers["search"],
         "judge": numbers["judge"],
         "interpolation": numbers["interpolation"],
+        "paths": numbers["paths"],
+        "test_spread": numbers["test_spread"],
         "figures": figures,
         "answers": {
             question: {"words": a["words"], "limit": a["limit"], "numbers": a["numbers"],
+                       "all_numbers": a["all_numbers"],
                        "sha256": sha256_bytes(a["markdown"].encode())}
             for question, a in answers.items()
         },

@@ -111,12 +111,12 @@ class RunStore:
             if retrain:
                 self._discard(key, keep_checkpoint=False)
             elif self.verified_info(key) is not None:
-                return self._load(name, key, config, device, reused=True)
+                return self.load(name, key, config, device, reused=True)
             elif (self.entry(key) / "run.json").exists():
                 log.warning("cache entry %s is corrupt (checksum mismatch); retraining it", key)
                 self._discard(key, keep_checkpoint=False)
             self._train(name, key, config, data, device, on_batch)
-            return self._load(name, key, config, device, reused=False)
+            return self.load(name, key, config, device, reused=False)
 
     def _train(self, name, key, config, data, device, on_batch) -> None:
         entry = self.entry(key)
@@ -175,7 +175,9 @@ class RunStore:
         if checkpoint.exists():
             checkpoint.replace(entry / "final.pt")
 
-    def _load(self, name, key, config, device, reused) -> Run:
+    def load(self, name: str, key: str, config: RunConfig, device: str,
+             reused: bool = True) -> Run:
+        """A complete entry's model and history (check `is_complete` first)."""
         entry = self.entry(key)
         saved = torch.load(entry / "model.pt", map_location=device, weights_only=True)
         model = build_model(config.model, nz=config.nz, beta=config.beta)

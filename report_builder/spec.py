@@ -33,6 +33,13 @@ class RunSpec(Strict):
     batch_size: int = Field(default=64, gt=1)
 
 
+class Halving(Strict):
+    """Successive halving: every beta trains `first_epochs`; the best `keep` go on."""
+
+    first_epochs: int = Field(gt=0)
+    keep: int = Field(ge=1)
+
+
 class BetaSearch(Strict):
     run: str = Field(description="name of the tuned run the search produces")
     model: ModelKind = "conv_vae"
@@ -40,6 +47,13 @@ class BetaSearch(Strict):
     search_epochs: int = Field(gt=0)
     final_epochs: int = Field(gt=0)
     max_recon_ratio: float = Field(gt=1, description="reconstructions may be this much worse")
+    halving: Halving | None = None
+
+    @model_validator(mode="after")
+    def halving_is_shorter(self) -> "BetaSearch":
+        if self.halving and self.halving.first_epochs >= self.search_epochs:
+            raise ValueError("halving.first_epochs must be fewer than search_epochs")
+        return self
 
     @field_validator("betas")
     @classmethod
@@ -98,6 +112,7 @@ class Spec(Strict):
     samples: int = Field(default=1000, gt=1, description="prior samples scored per run")
     interpolation: Interpolation
     figures: list[FigureSpec]
+    sections: list[str] = []
     questions: dict[str, Question]
     profiles: dict[str, Profile] = {}
 
@@ -173,6 +188,7 @@ def with_profile(spec: Spec, profile: str) -> Spec:
             "betas": override.betas or spec.beta_search.betas,
             "search_epochs": override.epochs,
             "final_epochs": override.epochs,
+            "halving": None,
         }
     )
     return spec.model_copy(

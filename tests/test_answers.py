@@ -49,6 +49,8 @@ def healthy() -> dict:
         },
         "search": {"chosen": 1e-4},
         "interpolation": [path(4.0, 1.5, 0.5, 0.9)] * 3,
+        "paths": {"ae_jump_ratio": 4.0, "vae_jump_ratio": 1.5, "ae_inner_confidence": 0.5,
+                  "vae_inner_confidence": 0.9},
     }
 
 
@@ -79,6 +81,8 @@ def test_answers_change_when_the_numbers_do(spec):
     numbers["runs"]["vae_beta10"].update(test_kl=3.0, recon_spread=0.25)
     numbers["runs"]["vae_tuned"]["samples"]["frechet"] = 90.0
     numbers["interpolation"] = [path(1.5, 4.0, 0.9, 0.5)] * 3
+    numbers["paths"] = {"ae_jump_ratio": 1.5, "vae_jump_ratio": 4.0, "ae_inner_confidence": 0.9,
+                        "vae_inner_confidence": 0.5}
     answers = texts(spec, numbers)
     assert "Many AE samples do read as digits" in answers["q1"]
     assert "not clearly worse" in answers["q1"]

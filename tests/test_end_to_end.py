@@ -12,13 +12,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    root = tmp_path_factory.mktemp("build")
-    out, cache = root / "out", root / "runs"
-    result = CliRunner().invoke(app, ["problem1", "--profile", "quick", "--out", str(out),
-                                      "--cache-dir", str(cache), "--dataset", "mnist-5k"])
-    assert result.exit_code == 0, result.output
-    return out, result.output
+def built(quick_build):
+    out, _, output = quick_build
+    return out, output
 
 
 def test_pdf_holds_the_five_items_in_the_course_order(built):
@@ -57,3 +53,16 @@ def test_pdf_has_the_figures_and_the_manifest_attached(built):
 def test_summary_names_the_pdf(built):
     out, output = built
     assert f"PDF: {out / 'problem_1_solution.pdf'}" in output
+
+
+def test_a_warm_rebuild_reuses_every_run_and_every_figure(quick_build):
+    out, cache, _ = quick_build
+    cold = json.loads((out / "manifest.json").read_text())
+    result = CliRunner().invoke(app, ["problem1", "--profile", "quick", "--out", str(out),
+                                      "--cache-dir", str(cache), "--dataset", "mnist-5k"])
+    assert result.exit_code == 0, result.output
+    warm = json.loads((out / "manifest.json").read_text())
+    assert all(run["reused"] for run in warm["runs"].values())
+    assert {n: f["sha256"] for n, f in warm["figures"].items()} == \
+        {n: f["sha256"] for n, f in cold["figures"].items()}
+    assert not any(f["redrawn"] for f in warm["figures"].values())

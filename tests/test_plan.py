@@ -4,7 +4,7 @@ from report_builder.plan import (
     planned_runs,
     record_build,
     run_plan,
-    tuned_config,
+    tuned_plan,
 )
 from report_builder.runs import RunStore, run_key
 from report_builder.spec import load_spec, with_profile
@@ -18,7 +18,7 @@ def test_plan_has_judge_grid_and_fixed_runs_in_training_order():
     plan = run_plan(quick(), seed=0, precision="fp32")
     assert list(plan)[0] == "classifier"
     assert [n for n in plan if n.startswith("search_")] == [
-        "search_beta_0.0001", "search_beta_0.001", "search_beta_0.01"]
+        "search_beta_0.0001_e1", "search_beta_0.001_e1", "search_beta_0.01_e1"]
     assert plan["vae_beta10"].beta == 10 and plan["ae"].model == "conv_ae"
 
 
@@ -30,9 +30,9 @@ def test_dry_run_says_why_each_run_would_train(tmp_path, tiny):
 
     plan = run_plan(spec, 0, "fp32")
     store.get("classifier", plan["classifier"], tiny, "cpu")
-    plan["vae_tuned"] = tuned_config(spec, 0, "fp32", 1e-3)
+    plan |= tuned_plan(spec, 0, "fp32", 1e-3)
     record_build(store, spec, "quick", tiny, 0, "fp32", plan,
-                 {name: run_key(config, tiny) for name, config in plan.items()}, 1e-3)
+                 {name: run_key(config, tiny) for name, config in plan.items()}, [], 1e-3)
     longer = spec.model_copy(update={"runs": {
         **spec.runs, "ae": spec.runs["ae"].model_copy(update={"epochs": 2})}})
     rows = {row.name: row for row in planned_runs(longer, store, tiny, "quick", 0, "fp32")}
@@ -40,6 +40,10 @@ def test_dry_run_says_why_each_run_would_train(tmp_path, tiny):
     assert rows["ae"].reason == "changed: epochs 1 → 2"
     assert rows["vae_beta0"].reason == "cache entry missing or corrupt"
     assert rows["vae_tuned"].key == run_key(plan["vae_tuned"], tiny)
+    final_longer = longer.model_copy(update={"beta_search": longer.beta_search.model_copy(
+        update={"final_epochs": 3})})
+    rows = {r.name: r for r in planned_runs(final_longer, store, tiny, "quick", 0, "fp32")}
+    assert rows["vae_tuned"].reason == "changed: epochs 1 → 3"
     forced = planned_runs(spec, store, tiny, "quick", 0, "fp32", retrain=("classifier",))
     assert next(r for r in forced if r.name == "classifier").reason == "--retrain"
 
@@ -49,10 +53,9 @@ def test_clean_removes_what_no_spec_uses(tmp_path, tiny):
     plan = run_plan(spec, 0, "fp32")
     used = store.get("classifier", plan["classifier"], tiny, "cpu")
     orphan = store.get("old", plan["ae"].__class__(model="conv_ae", epochs=1, nz=4), tiny, "cpu")
+    plan |= tuned_plan(spec, 0, "fp32", 1e-3)
     keys = {name: run_key(config, tiny) for name, config in plan.items()}
-    keys["vae_tuned"] = run_key(tuned_config(spec, 0, "fp32", 1e-3), tiny)
-    record_build(store, spec, "quick", tiny, 0, "fp32",
-                 {**plan, "vae_tuned": tuned_config(spec, 0, "fp32", 1e-3)}, keys, 1e-3)
+    record_build(store, spec, "quick", tiny, 0, "fp32", plan, keys, [], 1e-3)
     keep = keys_in_use(store, load_spec, keep_latest=False)
     assert used.key in keep and orphan.key not in keep
     removed, _ = clean(store, keep)
