@@ -25,7 +25,9 @@ from .figures import (
     Figure,
     plot_beta_search,
     plot_interpolation,
+    plot_latent_scatter,
     plot_loss_curves,
+    plot_manifold,
     plot_reconstructions,
     plot_samples,
     save_figures,
@@ -47,6 +49,8 @@ from .spec import Spec, load_spec, with_profile
 log = logging.getLogger(__name__)
 N_RECONSTRUCTIONS = 5
 N_SHOWN_SAMPLES = 16
+GRID_SAMPLES = 100  # a 10x10 grid of prior samples
+MANIFOLD_SIZE, MANIFOLD_LIMIT = 20, 4.0  # decode linspace(-4, 4) x linspace(-4, 4)
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,7 @@ def build(options: BuildOptions, reporter: Reporter) -> BuildResult:
     first_rung = [name for name in plan if name.startswith("search_")]
     fixed = [name for name in plan if name in spec.runs]
     test_images = as_float(data.test_images, device)
+    search_table, kept = None, []
     with TrainingPool(store, data, device, options.jobs, reporter) as pool:
         pool.submit([request(name, plan[name]) for name in ["classifier", *first_rung]])
         pool.submit([request(name, plan[name]) for name in fixed], priority=1)
@@ -100,28 +105,17 @@ def build(options: BuildOptions, reporter: Reporter) -> BuildResult:
         judge = ev.make_judge(runs["classifier"].model, test_images, data.test_labels)
         evaluation = Evaluation(store, judge, runs["classifier"].key, test_images,
                                 data.test_labels, spec.samples, options.seed + 1)
-        rungs = [score_rung(runs, first_rung, evaluation, spec.beta_search.max_recon_ratio)]
-        kept = keep_best(rungs[0], spec.beta_search.halving.keep) if spec.beta_search.halving \
-            else [row["beta"] for row in rungs[0]["rows"]]
-        second = second_rung(spec, options.seed, precision, kept)
-        if second:
-            pool.submit([request(name, c) for name, c in second.items()])
-            runs.update(pool.wait(list(second)))
-            rungs.append(score_rung(runs, list(second), evaluation,
-                                    spec.beta_search.max_recon_ratio))
-            plan |= second
-        search_table = summarize_search(spec, rungs)
-
-        # 2. The tuned run: the chosen beta, trained for the final number of epochs.
-        tuned = tuned_plan(spec, options.seed, precision, search_table["chosen"])
-        plan |= tuned
-        pool.submit([request(name, c) for name, c in tuned.items()])
+        if spec.beta_search:
+            search_table, kept, decided = search_beta(spec, options.seed, precision, pool, runs,
+                                                      first_rung, evaluation, request)
+            plan |= decided
         runs.update(pool.wait())
     record_build(store, spec, options.profile, data, options.seed, precision, plan,
-                 {name: run.key for name, run in runs.items()}, kept, search_table["chosen"])
+                 {name: run.key for name, run in runs.items()}, kept,
+                 search_table["chosen"] if search_table else None)
 
     # 3. Numbers, then answers (which may refuse the build), then figures and the PDF.
-    report_runs = [*spec.runs, spec.beta_search.run]
+    report_runs = [*spec.runs, *([spec.beta_search.run] if spec.beta_search else [])]
     numbers = {
         "problem": spec.problem,
         "profile": options.profile,
@@ -138,14 +132,15 @@ def build(options: BuildOptions, reporter: Reporter) -> BuildResult:
         "samples_scored": spec.samples,
         "test_spread": ev.spread(test_images),
     }
-    interpolation_rows, numbers["interpolation"] = interpolations(spec, runs, data, judge,
-                                                                  device, options.seed)
-    numbers["paths"] = path_means(numbers["interpolation"])
-    numbers["iterations_per_epoch"] = steps_per_epoch(len(data.train_labels), 64)
+    interpolation_rows, numbers["interpolation"], numbers["paths"] = [], [], {}
+    if spec.interpolation:
+        interpolation_rows, numbers["interpolation"] = interpolations(spec, runs, data, judge,
+                                                                      device, options.seed)
+        numbers["paths"] = path_means(numbers["interpolation"])
+    numbers["n_train"] = len(data.train_labels)
     answers = render_answers(spec, numbers, allow_long=options.allow_long_answers)
 
-    figures = draw_figures(spec, runs, numbers, test_images, interpolation_rows,
-                           evaluation.seed)
+    figures = draw_figures(spec, runs, numbers, evaluation, interpolation_rows)
     figure_files = save_figures(figures, options.out / "figures")
     pdf = render_report(spec, options, numbers, answers, figure_files, runs)
     return BuildResult(pdf, runs, numbers, time.perf_counter() - started)
@@ -247,9 +242,36 @@ def measure_run(run: Run, evaluation: Evaluation) -> dict:
         "first_kl": float(np.mean(run.history["kl"][:20])) if "kl" in run.history else 0.0,
         "samples": ev.judge_images(judge, samples),
         "code_norm": ev.code_norm(run.model, test_images),
+        "latent_spread": ev.latent_spread(run.model, test_images),
+        "sharpness": ev.sharpness(samples),
+        "grid_confident": int((ev.digit_confidence(
+            judge, ev.prior_samples(run.model, GRID_SAMPLES, evaluation.seed)) > ev.CONFIDENT
+        ).sum()),
+        **ev.test_elbo(run.model, test_images, evaluation.seed),
         "recon_spread": ev.spread(recons),
         "sample_spread": ev.spread(samples),
     }
+
+
+def search_beta(spec: Spec, seed: int, precision: str, pool: TrainingPool,
+                runs: dict[str, Run], first_rung: list[str], evaluation: "Evaluation",
+                request) -> tuple[dict, list[float], dict[str, RunConfig]]:
+    """Score the grid (and with halving, continue the best), then queue the tuned run.
+
+    Returns the search table, the betas kept for the second rung, and the runs it added.
+    """
+    search = spec.beta_search
+    rungs = [score_rung(runs, first_rung, evaluation, search.max_recon_ratio)]
+    kept = keep_best(rungs[0], search.halving.keep) if search.halving else []
+    decided = second_rung(spec, seed, precision, kept)
+    if decided:
+        pool.submit([request(name, config) for name, config in decided.items()])
+        runs.update(pool.wait(list(decided)))
+        rungs.append(score_rung(runs, list(decided), evaluation, search.max_recon_ratio))
+    table = summarize_search(spec, rungs)
+    tuned = tuned_plan(spec, seed, precision, table["chosen"])
+    pool.submit([request(name, config) for name, config in tuned.items()])
+    return table, kept, decided | tuned
 
 
 def score_rung(runs: dict[str, Run], names: list[str], evaluation: Evaluation,
@@ -341,13 +363,12 @@ def path_means(pairs: list[dict]) -> dict[str, float]:
             for model in ("ae", "vae") for stat in ("jump_ratio", "inner_confidence")}
 
 
-def draw_figures(spec: Spec, runs: dict[str, Run], numbers: dict, test_images: torch.Tensor,
-                 interpolation_rows: list[dict], seed: int) -> list[Figure]:
-    originals = test_images[:N_RECONSTRUCTIONS]
+def draw_figures(spec: Spec, runs: dict[str, Run], numbers: dict, evaluation: "Evaluation",
+                 interpolation_rows: list[dict]) -> list[Figure]:
     figures = []
     for figure in spec.figures:
         for name in figure.runs:
-            figures.append(_run_figure(figure.kind, name, runs[name], originals, numbers, seed))
+            figures.append(_run_figure(figure.kind, name, runs[name], numbers, evaluation))
         if figure.kind == "beta_search":
             figures.append(_beta_search_figure(numbers["search"]))
         if figure.kind == "interpolation":
@@ -360,14 +381,19 @@ def draw_figures(spec: Spec, runs: dict[str, Run], numbers: dict, test_images: t
 def describe_run(run: Run) -> str:
     if run.config.model == "conv_ae":
         return f"AE ({run.config.epochs} epochs)"
+    if run.config.model == "mlp_vae":
+        return f"MLP VAE, Z = {run.config.nz}, KL weight {run.config.beta:g}"
     return f"VAE, β = {run.config.beta:g} ({run.config.epochs} epochs)"
 
 
+
 @torch.no_grad()
-def _run_figure(kind: str, name: str, run: Run, originals: torch.Tensor, numbers: dict,
-                seed: int) -> Figure:
+def _run_figure(kind: str, name: str, run: Run, numbers: dict, evaluation: "Evaluation"
+                ) -> Figure:
     label = describe_run(run)
     measured = numbers["runs"][name]
+    seed, test_images = evaluation.seed, evaluation.test_images
+    originals = test_images[:N_RECONSTRUCTIONS]
     if kind == "reconstructions":
         recons = run.model.reconstruct(originals).cpu().numpy()
         caption = (f"Run <code>{name}</code>, {label}: five test images (top) and their "
@@ -384,7 +410,30 @@ def _run_figure(kind: str, name: str, run: Run, originals: torch.Tensor, numbers
         caption = (f"Run <code>{name}</code>, {label}: training losses per iteration "
                    f"(batch {run.config.batch_size}).")
         return plot_loss_curves(f"loss_curves_{name}", caption, f"{label}: training losses",
-                                run.history, numbers["iterations_per_epoch"])
+                                run.history,
+                                steps_per_epoch(numbers["n_train"], run.config.batch_size))
+    if kind == "sample_grid":
+        samples = ev.prior_samples(run.model, GRID_SAMPLES, seed).cpu().numpy()
+        caption = (f"Run <code>{name}</code>, {label}: 100 decodings of z ~ N(0, I). The digit "
+                   f"classifier reads {measured['grid_confident']} of them with p > "
+                   f"{ev.CONFIDENT}.")
+        return plot_samples(f"sample_grid_{name}", caption, f"Z = {run.config.nz}", samples,
+                            columns=10)
+    if kind == "manifold":
+        z, images = ev.latent_manifold(run.model, MANIFOLD_SIZE, MANIFOLD_LIMIT)
+        caption = (f"Run <code>{name}</code>, {label}: decodings of a regular "
+                   f"{MANIFOLD_SIZE}x{MANIFOLD_SIZE} grid of z over [-{MANIFOLD_LIMIT:g}, "
+                   f"{MANIFOLD_LIMIT:g}]², z₁ left to right, z₂ bottom to top.")
+        return plot_manifold(f"manifold_{name}", caption, f"KL weight {run.config.beta:g}",
+                             z.cpu().numpy(), images.cpu().numpy(), MANIFOLD_LIMIT)
+    if kind == "latent_scatter":
+        means = ev.posterior_means(run.model, test_images).cpu().numpy()
+        caption = (f"Run <code>{name}</code>, {label}: posterior means of the "
+                   f"{len(means)} test images, coloured by digit. Mean spread (standard "
+                   f"deviation per dimension) {measured['latent_spread']:.2f}.")
+        return plot_latent_scatter(f"latent_scatter_{name}", caption,
+                                   f"KL weight {run.config.beta:g}", means,
+                                   evaluation.test_labels.cpu().numpy(), MANIFOLD_LIMIT)
     raise ReportBuilderError(f"figure kind '{kind}' does not take runs")
 
 

@@ -228,11 +228,13 @@ def _print_summary(result) -> None:
         cells = ["", "", ""] if measured is None else [
             f"{measured['test_mse']:.4f}", f"{measured['test_kl']:.3g}",
             f"{measured['samples']['frechet']:.1f}"]
-        table.add_row(name, "cached" if run.reused else "trained",
+        status = f"= {run.same_as}" if run.same_as else ("cached" if run.reused else "trained")
+        table.add_row(name, status,
                       f"{run.info['train_seconds']:.0f}", *cells)
     console.print(table)
-    console.print(f"tuned β = {result.numbers['search']['chosen']:g}; "
-                  f"built in {result.seconds:.1f} s")
+    search = result.numbers["search"]
+    tuned = f"tuned β = {search['chosen']:g}; " if search else ""
+    console.print(f"{tuned}built in {result.seconds:.1f} s")
     typer.echo(f"PDF: {result.pdf}")
 
 

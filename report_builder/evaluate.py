@@ -11,7 +11,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 CONFIDENT = 0.9  # a sample "reads as a digit" when the classifier's top class has p > 0.9
 EVAL_BATCH = 500
@@ -24,11 +23,6 @@ def _batched(fn, images: torch.Tensor) -> torch.Tensor:
 
 def reconstruct_all(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
     return _batched(model.reconstruct, images)
-
-
-def reconstruction_mse(model: nn.Module, images: torch.Tensor) -> float:
-    """Mean squared error per pixel over the test set (a VAE decodes its posterior mean)."""
-    return F.mse_loss(reconstruct_all(model, images), images).item()
 
 
 @torch.no_grad()
@@ -165,3 +159,52 @@ def path_statistics(row: np.ndarray, confidences: np.ndarray) -> dict[str, float
         "inner_confidence": float(inner.mean()),
         "inner_min_confidence": float(inner.min()),
     }
+
+
+@torch.no_grad()
+def posterior_means(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
+    return torch.cat([encode_mean(model, chunk) for chunk in images.split(EVAL_BATCH)])
+
+
+def latent_spread(model: nn.Module, images: torch.Tensor) -> float:
+    """Standard deviation of the test posterior means, averaged over latent dimensions."""
+    return posterior_means(model, images).std(dim=0).mean().item()
+
+
+def sharpness(images: torch.Tensor) -> float:
+    """Mean |2x - 1| over pixels: 1 for pure black and white, 0 for uniform grey."""
+    return (2 * images - 1).abs().mean().item()
+
+
+@torch.no_grad()
+def test_elbo(model: nn.Module, images: torch.Tensor, seed: int) -> dict[str, float]:
+    """Test-set ELBO in nats per image for a Bernoulli VAE (one z sample per image).
+
+    The loss parts are E_q[-log p(x|z)] and KL(q(z|x) || p(z)); a model whose
+    reconstruction term is not a log-likelihood (MSE) has no ELBO and returns {}.
+    """
+    if not hasattr(model, "decode_logits"):
+        return {}
+    torch.manual_seed(seed)
+    totals = {"recon": 0.0, "kl": 0.0}
+    for chunk in images.split(EVAL_BATCH):
+        parts = model.loss(chunk)
+        for name in totals:
+            totals[name] += parts[name].item() * len(chunk)
+    recon, kl = totals["recon"] / len(images), totals["kl"] / len(images)
+    return {"test_recon_nats": recon, "test_kl_nats": kl, "test_elbo": -(recon + kl)}
+
+
+@torch.no_grad()
+def latent_manifold(model: nn.Module, size: int, limit: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Decode a size x size grid of z over [-limit, limit]^2.
+
+    Row r, column c holds z = (grid[c], grid[size - 1 - r]): z1 grows to the right and
+    z2 grows upwards, as on a plot. Returns z [size, size, 2] and images in row order.
+    """
+    grid = torch.linspace(-limit, limit, size)
+    z1 = grid.repeat(size, 1)  # [row, column] -> grid[column]
+    z2 = grid.flip(0)[:, None].expand(size, size)  # [row, column] -> grid[size-1-row]
+    z = torch.stack([z1, z2], dim=-1)
+    device = next(model.parameters()).device
+    return z, model.decode(z.reshape(-1, 2).to(device))

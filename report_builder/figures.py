@@ -211,6 +211,50 @@ def _draw_interpolation(title, rows) -> bytes:
     return _png(fig)
 
 
+def plot_manifold(name, caption, title, z: np.ndarray, images: np.ndarray,
+                  limit: float) -> Figure:
+    size = z.shape[0]
+    return Figure(name, caption, {"z": z, "images": images},
+                  partial(_draw_manifold, title, images, size, limit), (title, size, limit),
+                  "manifold")
+
+
+def _draw_manifold(title, images, size, limit) -> bytes:
+    fig, ax = plt.subplots(figsize=(4.6, 4.8))
+    ax.imshow(montage(images, size), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ticks = [0, size // 2, size - 1]
+    values = np.linspace(-limit, limit, size)
+    ax.set_xticks([t * TILE + 14 for t in ticks], [f"{values[t]:.1f}" for t in ticks])
+    ax.set_yticks([t * TILE + 14 for t in ticks], [f"{values[::-1][t]:.1f}" for t in ticks])
+    ax.set_xlabel("z₁")
+    ax.set_ylabel("z₂")
+    ax.set_title(title)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def plot_latent_scatter(name, caption, title, means: np.ndarray, labels: np.ndarray,
+                        limit: float) -> Figure:
+    return Figure(name, caption, {"means": means, "labels": labels},
+                  partial(_draw_latent_scatter, title, means, labels, limit), (title, limit),
+                  "latent_scatter")
+
+
+def _draw_latent_scatter(title, means, labels, limit) -> bytes:
+    fig, ax = plt.subplots(figsize=(3.6, 3.2))
+    points = ax.scatter(means[:, 0], means[:, 1], c=labels, cmap="tab10", s=3, vmin=-0.5,
+                        vmax=9.5, rasterized=True)
+    fig.colorbar(points, ax=ax, ticks=range(10), label="digit")
+    ax.set_xlim(-limit, limit)
+    ax.set_ylim(-limit, limit)
+    ax.set_aspect("equal")
+    ax.set_xlabel("z₁")
+    ax.set_ylabel("z₂")
+    ax.set_title(title)
+    fig.tight_layout()
+    return _png(fig)
+
+
 def save_figures(figures: list[Figure], folder: Path) -> dict[str, dict]:
     """Write each figure's PNG and .npz, drawing only what changed.
 
@@ -253,6 +297,10 @@ def redraw(kind: str, labels: list, arrays: dict[str, np.ndarray]) -> bytes:
         return _draw_beta_search(arrays, tuple(labels), float(arrays["chosen"]))
     if kind == "interpolation":
         return _draw_interpolation(labels[0], arrays)
+    if kind == "manifold":
+        return _draw_manifold(labels[0], arrays["images"], labels[1], labels[2])
+    if kind == "latent_scatter":
+        return _draw_latent_scatter(labels[0], arrays["means"], arrays["labels"], labels[1])
     raise ValueError(f"unknown figure kind {kind!r}")
 
 

@@ -73,6 +73,7 @@ class TrainingPool:
         self.jobs = jobs
         self.requests: dict[str, tuple[Request, str]] = {}  # name -> (request, key)
         self.training: dict[str, Future | None] = {}  # key -> done when trained
+        self.first_name: dict[str, str] = {}  # key -> the first run name that asked for it
         self._queue: list[tuple[int, int, Request, str]] = []  # heap of waiting runs
         self._running: dict[str, Future] = {}  # key -> worker's future
         self._lock = threading.Lock()
@@ -96,6 +97,7 @@ class TrainingPool:
         for request in requests:
             key = run_key(request.config, self.data)
             self.requests[request.name] = (request, key)
+            self.first_name.setdefault(key, request.name)
             if key in self.training or not (request.retrain or not self.store.is_complete(key)):
                 continue
             total = request.config.epochs * steps_per_epoch(len(self.data.train_labels),
@@ -124,7 +126,9 @@ class TrainingPool:
                                on_batch=_progress(request, self.data, self.reporter.advance))
                 self.training[key] = _done()
             run = self.store.get(name, request.config, self.data, self.device, key=key)
-            run.reused = key not in self.training
+            if self.first_name[key] != name:  # the same model under a second name
+                run.same_as = self.first_name[key]
+            run.reused = key not in self.training or run.same_as is not None
             self.reporter.finish(name, "cached" if run.reused else "trained")
             runs[name] = run
         return runs

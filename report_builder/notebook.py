@@ -147,7 +147,10 @@ def export_notebook(out: Path, path: Path, cache_dir: Path) -> Path:
         cells.append(_code_cell(f"report.text({section!r})", _printed(report.text, section)))
         for name in report.figures_in(section):
             cells.append(_code_cell(f"report.figure({name!r})", _figure_outputs(report, name)))
-    tuned = manifest["spec"]["beta_search"]["run"]
+    search = manifest["spec"].get("beta_search")
+    if search is None:
+        return _write(cells, path)
+    tuned = search["run"]
     cells.append(nbformat.v4.new_markdown_cell(
         f"## The best-tuned VAE\n\nLoaded from the run cache (β = {manifest['tuned_beta']:g})."))
 
@@ -158,6 +161,12 @@ def export_notebook(out: Path, path: Path, cache_dir: Path) -> Path:
     cells.append(_code_cell(f"tuned = report.load_run({tuned!r})\n"
                             f"print(type(tuned).__name__, 'beta =', tuned.beta)",
                             _printed(show_tuned)))
+    return _write(cells, path)
+
+
+def _write(cells: list, path: Path) -> Path:
+    import nbformat
+
     notebook = nbformat.v4.new_notebook(cells=cells, metadata={
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
     for number, cell in enumerate(c for c in notebook.cells if c.cell_type == "code"):

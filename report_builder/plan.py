@@ -41,13 +41,14 @@ def run_plan(spec: Spec, seed: int, precision: str) -> dict[str, RunConfig]:
                                     lr=spec.classifier.lr,
                                     batch_size=spec.classifier.batch_size, seed=seed,
                                     precision=precision)}
-    epochs = first_rung_epochs(spec)
-    for beta in spec.beta_search.betas:
-        plan[search_name(beta, epochs)] = search_config(spec, seed, precision, beta, epochs)
+    if spec.beta_search:
+        epochs = first_rung_epochs(spec)
+        for beta in spec.beta_search.betas:
+            plan[search_name(beta, epochs)] = search_config(spec, seed, precision, beta, epochs)
     for name, run in spec.runs.items():
         plan[name] = RunConfig(model=run.model, epochs=run.epochs, nz=run.nz, beta=run.beta,
                                lr=run.lr, batch_size=run.batch_size, seed=seed,
-                               precision=precision)
+                               precision=precision, hidden=run.hidden)
     return plan
 
 
@@ -68,6 +69,8 @@ def tuned_plan(spec: Spec, seed: int, precision: str, chosen: float) -> dict[str
 def decided_plan(spec: Spec, seed: int, precision: str, kept: list[float],
                  chosen: float) -> dict[str, RunConfig]:
     """The runs the search decides: the kept betas' second rung and the tuned run."""
+    if not spec.beta_search:
+        return {}
     return second_rung(spec, seed, precision, kept) | tuned_plan(spec, seed, precision, chosen)
 
 
@@ -140,7 +143,7 @@ def planned_runs(spec: Spec, store: RunStore, data: Dataset, profile: str, seed:
         reason = "--retrain" if forced else ("" if info else why_stale(name, config, last))
         rows.append(PlannedRun(name, key, info is not None and not forced, reason, info,
                                _size_mb(store.entry(key))))
-    if last is None:
+    if last is None and spec.beta_search:
         rows.append(PlannedRun(spec.beta_search.run, "?", False,
                                "β chosen by the search first", None, 0.0))
     return rows

@@ -80,6 +80,7 @@ def make_manifest(spec: Spec, options, numbers: dict, answers: dict, figures: di
                 "key": run.key,
                 "config": run.config.as_dict(),
                 "reused": run.reused,
+                "same_as": run.same_as,
                 "train_seconds": run.info["train_seconds"],
                 "code_version": run.info["code_version"],
                 "final_losses": run.info["final"],
@@ -87,7 +88,7 @@ def make_manifest(spec: Spec, options, numbers: dict, answers: dict, figures: di
             }
             for name, run in runs.items()
         },
-        "tuned_beta": numbers["search"]["chosen"],
+        "tuned_beta": numbers["search"]["chosen"] if numbers["search"] else None,
         "beta_search": numbers["search"],
         "judge": numbers["judge"],
         "interpolation": numbers["interpolation"],

@@ -23,13 +23,13 @@ from torch import nn
 from . import train as train_module
 from .data import Dataset, as_float
 from .files import atomic_write_bytes, atomic_write_json, sha256_bytes, sha256_file
-from .models import build_model, classifier, conv
+from .models import build_model, classifier, conv, mlp
 from .spec import canonical_json
 from .train import BatchCallback, TrainConfig, train
 
 log = logging.getLogger(__name__)
 
-MODEL_SOURCES = {"conv_ae": conv, "conv_vae": conv, "classifier": classifier}
+MODEL_SOURCES = {"conv_ae": conv, "conv_vae": conv, "mlp_vae": mlp, "classifier": classifier}
 
 
 @dataclass(frozen=True)
@@ -44,9 +44,15 @@ class RunConfig:
     batch_size: int = 64
     seed: int = 0
     precision: str = "fp32"
+    hidden: tuple[int, ...] = ()
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        values = asdict(self)
+        if not self.hidden:  # keys of models without hidden layers stay as they were
+            del values["hidden"]
+        else:
+            values["hidden"] = list(self.hidden)
+        return values
 
 
 @dataclass
@@ -60,6 +66,7 @@ class Run:
     history: dict[str, list[float]]
     info: dict  # run.json: when, how long, on what
     reused: bool
+    same_as: str | None = None  # another run name with the same key, trained once for both
 
 
 @cache
@@ -122,7 +129,7 @@ class RunStore:
         entry = self.entry(key)
         resume = self._load_checkpoint(entry / "checkpoint.pt") or self._head_start(config, data)
         torch.manual_seed(config.seed)  # initial weights are part of what the seed fixes
-        model = build_model(config.model, nz=config.nz, beta=config.beta)
+        model = build_model(config.model, nz=config.nz, beta=config.beta, hidden=config.hidden)
         tensors = [as_float(data.train_images)]
         if config.model == "classifier":
             tensors.append(data.train_labels)
@@ -180,7 +187,7 @@ class RunStore:
         """A complete entry's model and history (check `is_complete` first)."""
         entry = self.entry(key)
         saved = torch.load(entry / "model.pt", map_location=device, weights_only=True)
-        model = build_model(config.model, nz=config.nz, beta=config.beta)
+        model = build_model(config.model, nz=config.nz, beta=config.beta, hidden=config.hidden)
         model.load_state_dict(saved["state_dict"])
         model.to(device).eval()
         history = json.loads((entry / "history.json").read_text())

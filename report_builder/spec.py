@@ -16,8 +16,9 @@ from .errors import ReportBuilderError
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPERIMENTS = ROOT / "experiments"
-ModelKind = Literal["conv_ae", "conv_vae", "classifier"]
-FigureKind = Literal["loss_curves", "reconstructions", "samples", "beta_search", "interpolation"]
+ModelKind = Literal["conv_ae", "conv_vae", "mlp_vae", "classifier"]
+FigureKind = Literal["loss_curves", "reconstructions", "samples", "beta_search", "interpolation",
+                     "sample_grid", "manifold", "latent_scatter"]
 
 
 class Strict(BaseModel):
@@ -31,6 +32,7 @@ class RunSpec(Strict):
     beta: float = Field(default=0.0, ge=0)
     lr: float = Field(default=1e-3, gt=0)
     batch_size: int = Field(default=64, gt=1)
+    hidden: tuple[int, ...] = ()  # hidden layer sizes of an MLP model
 
 
 class Halving(Strict):
@@ -105,12 +107,12 @@ class Spec(Strict):
     course: str
     output: str
     template: str
-    defaults: dict[str, float | int] = {}
+    defaults: dict[str, float | int | str | list[int]] = {}
     runs: dict[str, RunSpec]
     classifier: RunSpec
-    beta_search: BetaSearch
+    beta_search: BetaSearch | None = None
     samples: int = Field(default=1000, gt=1, description="prior samples scored per run")
-    interpolation: Interpolation
+    interpolation: Interpolation | None = None
     figures: list[FigureSpec]
     sections: list[str] = []
     questions: dict[str, Question]
@@ -131,8 +133,8 @@ class Spec(Strict):
 
     @model_validator(mode="after")
     def names_resolve(self) -> "Spec":
-        known = set(self.runs) | {self.beta_search.run}
-        used = [self.interpolation.ae, self.interpolation.vae]
+        known = set(self.runs) | ({self.beta_search.run} if self.beta_search else set())
+        used = [self.interpolation.ae, self.interpolation.vae] if self.interpolation else []
         used += [run for figure in self.figures for run in figure.runs]
         unknown = sorted(set(used) - known)
         if unknown:
@@ -183,7 +185,7 @@ def with_profile(spec: Spec, profile: str) -> Spec:
     def shorten(run: RunSpec) -> RunSpec:
         return run.model_copy(update={"epochs": override.epochs})
 
-    search = spec.beta_search.model_copy(
+    search = spec.beta_search and spec.beta_search.model_copy(
         update={
             "betas": override.betas or spec.beta_search.betas,
             "search_epochs": override.epochs,

@@ -1,0 +1,97 @@
+"""hw4: the MLP VAE, the latent manifold, the shared run, and drafts that follow numbers."""
+
+import copy
+
+import pytest
+import torch
+from torch.nn import functional as F
+
+from report_builder.answers import render_answers
+from report_builder.evaluate import latent_manifold
+from report_builder.jobs import Request, SilentReporter, TrainingPool
+from report_builder.models.mlp import MLPVAE
+from report_builder.plan import run_plan
+from report_builder.runs import RunStore, run_key
+from report_builder.spec import load_spec, with_profile
+
+
+def test_manifold_corners_decode_the_z_they_claim():
+    torch.manual_seed(0)
+    model = MLPVAE(nz=2, hidden=(16,)).eval()
+    z, images = latent_manifold(model, size=20, limit=4.0)
+    corners = {0: (-4.0, 4.0), 19: (4.0, 4.0), 380: (-4.0, -4.0), 399: (4.0, -4.0)}
+    for index, corner in corners.items():
+        row, column = divmod(index, 20)
+        assert tuple(z[row, column].tolist()) == corner
+        direct = model.decode(torch.tensor([corner]))
+        assert torch.allclose(images[index], direct[0])
+
+
+def test_mlp_vae_loss_is_the_negative_elbo_in_nats():
+    torch.manual_seed(0)
+    model = MLPVAE(nz=3, hidden=(32, 16), beta=1.0)
+    x = torch.rand(4, 1, 28, 28).round()
+    torch.manual_seed(1)
+    parts = model.loss(x)
+    torch.manual_seed(1)
+    mu, log_sigma = model.encode(x)
+    logits = model.decode_logits(model.reparameterize(mu, log_sigma))
+    expected = F.binary_cross_entropy(torch.sigmoid(logits), x, reduction="sum") / 4
+    assert parts["recon"].item() == pytest.approx(expected.item(), rel=1e-4)
+    assert model.decode(mu).shape == (4, 1, 28, 28)
+
+
+def test_the_shared_run_has_one_key_and_trains_once(tmp_path, tiny):
+    spec = with_profile(load_spec("hw4"), "quick")
+    plan = run_plan(spec, seed=0, precision="fp32")
+    assert run_key(plan["latent_2"], tiny) == run_key(plan["weight_1"], tiny)
+    assert len({run_key(c, tiny) for n, c in plan.items() if n != "classifier"}) == 7
+
+    batches = []
+    store = RunStore(tmp_path)
+    with TrainingPool(store, tiny, "cpu", 1, SilentReporter()) as pool:
+        pool.submit([Request("latent_2", plan["latent_2"]), Request("weight_1", plan["weight_1"])])
+        original = store.get
+        store.get = lambda *a, **k: batches.append(a[0]) or original(*a, **k)
+        runs = pool.wait()
+    assert runs["weight_1"].same_as == "latent_2" and runs["weight_1"].reused
+    assert not runs["latent_2"].reused
+    assert runs["weight_1"].key == runs["latent_2"].key
+
+
+def hw4_run(nz, beta, elbo, sharpness, readable, frechet, spread, kl):
+    return {"nz": nz, "beta": beta, "test_elbo": elbo, "sharpness": sharpness,
+            "grid_confident": readable, "samples": {"frechet": frechet},
+            "latent_spread": spread, "test_kl_nats": kl, "test_recon_nats": -elbo - kl}
+
+
+def hw4_numbers():
+    return {"profile": "full", "data": {}, "samples_scored": 1000, "test_spread": 0.3,
+            "judge": {}, "interpolation": [], "paths": {}, "search": None, "runs": {
+                "latent_2": hw4_run(2, 1, -140, 0.70, 80, 40, 1.0, 6),
+                "latent_10": hw4_run(10, 1, -105, 0.80, 60, 30, 0.9, 20),
+                "latent_25": hw4_run(25, 1, -100, 0.82, 55, 31, 0.8, 26),
+                "latent_50": hw4_run(50, 1, -101, 0.83, 50, 32, 0.7, 27),
+                "weight_1": hw4_run(2, 1, -140, 0.70, 80, 40, 1.0, 6),
+                "weight_5": hw4_run(2, 5, -150, 0.65, 70, 45, 0.6, 3),
+                "weight_10": hw4_run(2, 10, -160, 0.60, 60, 50, 0.4, 2),
+                "weight_40": hw4_run(2, 40, -190, 0.50, 40, 70, 0.2, 0.5)}}
+
+
+def test_hw4_drafts_follow_the_numbers():
+    spec = load_spec("hw4")
+    answers = {q: a["markdown"] for q, a in render_answers(spec, hw4_numbers()).items()}
+    assert "best at Z = 25" in answers["p2"]
+    assert "Z = 2 gives the smoothest, blurriest digits" in answers["p2"]
+    assert "Yet its samples are more readable" in answers["p2"]
+    assert "Z = 25 and Z = 50 look alike" in answers["p2"]
+    assert "spread shrinks steadily from 1 to 0.2" in answers["p3"]
+    assert "get blurrier" in answers["p3"]
+
+    numbers = copy.deepcopy(hw4_numbers())
+    numbers["runs"]["weight_10"]["latent_spread"] = 0.9
+    numbers["runs"]["latent_50"].update(grid_confident=80, sharpness=0.71)
+    answers = {q: a["markdown"] for q, a in render_answers(spec, numbers).items()}
+    assert "does not shrink steadily" in answers["p3"]
+    assert "about as many readable samples" in answers["p2"]
+    assert "not clearly blurrier" in answers["p2"]
