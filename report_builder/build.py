@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +45,7 @@ from .plan import (
 from .render import render_report
 from .runs import Run, RunConfig, RunStore
 from .spec import Spec, load_spec, with_profile
+from .train import resolve_device, resolve_precision
 
 log = logging.getLogger(__name__)
 N_RECONSTRUCTIONS = 5
@@ -75,7 +76,6 @@ class BuildResult:
     runs: dict[str, Run]
     numbers: dict
     seconds: float
-    warnings: list[str] = field(default_factory=list)
 
 
 def build(options: BuildOptions, reporter: Reporter) -> BuildResult:
@@ -83,8 +83,8 @@ def build(options: BuildOptions, reporter: Reporter) -> BuildResult:
     spec = with_profile(load_spec(options.problem), options.profile)
     check_writable(options.out)
     data = load_data(spec, options)
-    device = _resolve_device(options.device)
-    precision = _resolve_precision(options.precision, device)
+    device = resolve_device(options.device)
+    precision = resolve_precision(options.precision, device)
     store = RunStore(options.cache_dir)
 
     def request(name: str, run_config: RunConfig) -> Request:
@@ -114,7 +114,7 @@ def build(options: BuildOptions, reporter: Reporter) -> BuildResult:
                  {name: run.key for name, run in runs.items()}, kept,
                  search_table["chosen"] if search_table else None)
 
-    # 3. Numbers, then answers (which may refuse the build), then figures and the PDF.
+    # 2. Numbers, then answers (which may refuse the build), then figures and the PDF.
     report_runs = [*spec.runs, *([spec.beta_search.run] if spec.beta_search else [])]
     numbers = {
         "problem": spec.problem,
@@ -150,7 +150,7 @@ def inspect_plan(options: BuildOptions) -> list[PlannedRun]:
     """What a build with these options would train or reuse, and why; trains nothing."""
     spec = with_profile(load_spec(options.problem), options.profile)
     data = load_data(spec, options)
-    precision = _resolve_precision(options.precision, _resolve_device(options.device))
+    precision = resolve_precision(options.precision, resolve_device(options.device))
     return planned_runs(spec, RunStore(options.cache_dir), data, options.profile, options.seed,
                         precision, options.retrain)
 
@@ -179,18 +179,6 @@ def load_data(spec: Spec, options: BuildOptions) -> Dataset:
     if profile is not None:
         data = subset(data, profile.train_images, profile.test_images)
     return data
-
-
-def _resolve_device(requested: str) -> str:
-    from .train import resolve_device
-
-    return resolve_device(requested)
-
-
-def _resolve_precision(requested: str, device: str) -> str:
-    from .train import resolve_precision
-
-    return resolve_precision(requested, device)
 
 
 @dataclass(frozen=True)

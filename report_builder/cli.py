@@ -136,29 +136,18 @@ def build(
     cache_dir: CacheDir = Path("outputs/runs"),
     retrain: Retrain = None,
     allow_long_answers: AllowLong = False,
+    dry_run: DryRun = False,
     verbose: Verbose = False,
 ) -> None:
     """Train what is missing, draw every figure, write the answers, render the PDF."""
     _setup_logging(verbose)
-    for name, value, allowed in (("dataset", dataset, ("auto", "mnist", "mnist-5k",
-                                                       "fashion-mnist")),
-                                 ("device", device, ("auto", "cpu", "cuda")),
-                                 ("precision", precision, ("auto", "fp32", "bf16"))):
-        if value not in allowed:
-            _fail(f"unknown --{name} '{value}': use one of {', '.join(allowed)}")
+    options = _options(problem, out, dataset, data_root, profile, seed, device, precision, jobs,
+                       cache_dir, retrain, allow_long_answers)
     try:
-        from .build import BuildOptions
+        if dry_run:
+            return _print_plan(options, title="dry run: nothing is trained")
         from .build import build as run_build
-        from .jobs import default_jobs
-        from .spec import load_spec
 
-        load_spec(problem)  # an unknown problem fails before torch is imported
-        options = BuildOptions(
-            problem=problem, out=out or Path("outputs") / problem, cache_dir=cache_dir,
-            dataset=dataset, data_root=data_root, profile=profile, seed=seed, device=device,
-            precision=precision, jobs=jobs or default_jobs(), retrain=tuple(retrain or ()),
-            allow_long_answers=allow_long_answers,
-        )
         with _progress() as progress:
             result = run_build(options, RichReporter(progress))
     except ReportBuilderError as err:
@@ -385,7 +374,3 @@ def list_problems() -> None:
         except ReportBuilderError as err:
             table.add_row(name, f"[red]invalid spec: {err}", "")
     Console().print(table)
-
-
-def main() -> None:
-    app()

@@ -72,7 +72,9 @@ class TrainingPool:
         self.parallel = jobs > 1 and device == "cpu"
         self.jobs = jobs
         self.requests: dict[str, tuple[Request, str]] = {}  # name -> (request, key)
-        self.training: dict[str, Future | None] = {}  # key -> done when trained
+        # key -> a future that resolves to True if this build trained the run, False if
+        # another process finished it first (we waited on its lock, then loaded it).
+        self.training: dict[str, Future | None] = {}
         self.first_name: dict[str, str] = {}  # key -> the first run name that asked for it
         self._queue: list[tuple[int, int, Request, str]] = []  # heap of waiting runs
         self._running: dict[str, Future] = {}  # key -> worker's future
@@ -118,17 +120,17 @@ class TrainingPool:
         for name in names:
             request, key = self.requests[name]
             done = self.training.get(key)
-            if done is not None:
-                done.result()  # re-raises a worker's error here
-            elif key in self.training:  # sequential: train now, in this process
-                self.store.get(request.name, request.config, self.data, self.device,
-                               retrain=request.retrain, key=key,
-                               on_batch=_progress(request, self.data, self.reporter.advance))
-                self.training[key] = _done()
+            if done is None and key in self.training:  # sequential: train now, here
+                trained = not self.store.get(
+                    request.name, request.config, self.data, self.device,
+                    retrain=request.retrain, key=key,
+                    on_batch=_progress(request, self.data, self.reporter.advance)).reused
+                done = self.training[key] = _done(trained)
+            trained_here = done is not None and done.result()  # re-raises a worker's error
             run = self.store.get(name, request.config, self.data, self.device, key=key)
             if self.first_name[key] != name:  # the same model under a second name
                 run.same_as = self.first_name[key]
-            run.reused = key not in self.training or run.same_as is not None
+            run.reused = not trained_here or run.same_as is not None
             self.reporter.finish(name, "cached" if run.reused else "trained")
             runs[name] = run
         return runs
@@ -155,7 +157,7 @@ class TrainingPool:
                         del self._running[key]
                         error = future.exception()
                         if error is None:
-                            self.training[key].set_result(None)
+                            self.training[key].set_result(future.result())
                         else:
                             self.training[key].set_exception(error)
                 while self._queue and len(self._running) < self.jobs:
@@ -170,9 +172,9 @@ _order = itertools.count()  # ties in priority keep submission order
 DISPATCH_POLL_S = 0.1
 
 
-def _done() -> Future:
+def _done(value) -> Future:
     future = Future()
-    future.set_result(None)
+    future.set_result(value)
     return future
 
 
@@ -201,12 +203,15 @@ def _pump(messages, reporter: Reporter) -> None:
 
 
 def _train_one(root: Path, request: Request, key: str, data: Dataset, threads: int,
-               messages) -> None:
+               messages) -> bool:
+    """Train one run in a worker; True if it trained, False if it found it done."""
     torch.set_num_threads(threads)
     logging.basicConfig(level=logging.WARNING)
 
     def advance(name, completed, losses):
         messages.put((name, completed, losses))
 
-    RunStore(root).get(request.name, request.config, data, "cpu", retrain=request.retrain,
-                       key=key, on_batch=_progress(request, data, advance))
+    run = RunStore(root).get(request.name, request.config, data, "cpu",
+                             retrain=request.retrain, key=key,
+                             on_batch=_progress(request, data, advance))
+    return not run.reused

@@ -62,3 +62,19 @@ def test_unwritable_out(tmp_path):
 @pytest.mark.parametrize("option", [("--device", "tpu"), ("--dataset", "cifar")])
 def test_unknown_choices(option):
     one_line_error(invoke("problem1", *option), f"unknown {option[0]}")
+
+
+def test_dry_run_trains_nothing_and_says_why(tmp_path):
+    result = invoke("problem1", "--profile", "quick", "--dataset", "mnist-5k", "--dry-run",
+                    "--cache-dir", str(tmp_path / "runs"))
+    assert result.exit_code == 0, result.output
+    assert "never built" in result.output and "will train" in result.output
+    assert not (tmp_path / "runs").exists()
+
+
+def test_status_and_clean_on_an_empty_cache(tmp_path):
+    result = invoke("status", "problem1", "--profile", "quick", "--dataset", "mnist-5k",
+                    "--cache-dir", str(tmp_path / "runs"))
+    assert result.exit_code == 0 and "missing" in result.output
+    result = invoke("clean", "--cache-dir", str(tmp_path / "runs"))
+    assert result.exit_code == 0 and "removed 0 cache entries" in result.output

@@ -66,3 +66,24 @@ def test_a_warm_rebuild_reuses_every_run_and_every_figure(quick_build):
     assert {n: f["sha256"] for n, f in warm["figures"].items()} == \
         {n: f["sha256"] for n, f in cold["figures"].items()}
     assert not any(f["redrawn"] for f in warm["figures"].values())
+
+
+def test_two_concurrent_builds_train_each_run_once(tmp_path):
+    """Two processes on one cache: per-run locks make the second wait and reuse."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "report_builder", "problem1", "--profile", "quick",
+               "--dataset", "mnist-5k", "--cache-dir", str(tmp_path / "runs"), "--jobs", "1"]
+    builds = [subprocess.Popen([*command, "--out", str(tmp_path / name)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+              for name in ("first", "second")]
+    for build in builds:
+        assert build.wait(timeout=600) == 0, build.stderr.read().decode()
+    manifests = [json.loads((tmp_path / name / "manifest.json").read_text())
+                 for name in ("first", "second")]
+    keys = {run["key"] for run in manifests[0]["runs"].values()}
+    for key in keys:
+        trained = [m for m in manifests for run in m["runs"].values()
+                   if run["key"] == key and not run["reused"]]
+        assert len(trained) == 1, key

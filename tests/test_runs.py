@@ -1,4 +1,9 @@
 import logging
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -78,5 +83,40 @@ def test_a_longer_run_continues_from_a_shorter_one_and_matches_training_from_scr
     scratch = RunStore(tmp_path / "other").get("long", two_epochs, tiny, "cpu")
     assert longer.history == scratch.history
     for a, b in zip(longer.model.state_dict().values(), scratch.model.state_dict().values(),
+                    strict=True):
+        assert a.equal(b)
+
+
+TRAIN_IN_CHILD = """
+import sys, torch
+from pathlib import Path
+from report_builder.data import load_mnist_5k, subset
+from report_builder.runs import RunConfig, RunStore
+torch.set_num_threads(1)
+config = RunConfig(model="conv_ae", epochs=2, nz=8, seed=1)
+RunStore(Path(sys.argv[1])).get("ae", config, subset(load_mnist_5k(), 2048, 128), "cpu")
+"""
+
+
+@pytest.mark.slow
+def test_kill_9_mid_run_then_resume_gives_the_uninterrupted_model(tmp_path, mnist_5k):
+    data = subset(mnist_5k, 2048, 128)  # 32 batches an epoch: the kill lands mid-run
+    config = RunConfig(model="conv_ae", epochs=2, nz=8, seed=1)
+    checkpoint = RunStore(tmp_path).entry(run_key(config, data)) / "checkpoint.pt"
+    child = subprocess.Popen([sys.executable, "-c", TRAIN_IN_CHILD, str(tmp_path)])
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists() and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    assert checkpoint.exists(), "the child never finished an epoch"
+
+    seen = []
+    resumed = RunStore(tmp_path).get("ae", config, data, "cpu",
+                                     on_batch=lambda e, s, v: seen.append(e))
+    assert set(seen) == {1}  # the finished epoch was not trained again
+    fresh = RunStore(tmp_path / "fresh").get("ae", config, data, "cpu")
+    assert resumed.history == fresh.history
+    for a, b in zip(resumed.model.state_dict().values(), fresh.model.state_dict().values(),
                     strict=True):
         assert a.equal(b)
