@@ -17,7 +17,14 @@ from .spec import ROOT, Spec
 
 ANSWERS = ROOT / "templates" / "answers"
 CONFIDENT = 0.9  # same threshold as evaluate.CONFIDENT; drafts may quote it
-NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:e-?\d+)?%?")  # as verify reads them
+NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:e[-+]?\d+)?%?")  # as verify reads them
+
+
+def significant(value: float, digits: int = 3) -> str:
+    """`digits` significant digits, but whole numbers stay whole: 1184, not 1.18e+03."""
+    if abs(value) >= 10 ** digits and abs(value) < 1e9:
+        return f"{value:.0f}"
+    return f"{value:.{digits}g}"
 
 
 def count_words(text: str) -> int:
@@ -39,7 +46,7 @@ def _environment(folder: Path, quoted: list[str]) -> jinja2.Environment:
         quoted.append(text)
         return text
 
-    env.filters["num"] = lambda value, digits=3: record(f"{value:.{digits}g}")
+    env.filters["num"] = lambda value, digits=3: record(significant(value, digits))
     env.filters["fixed"] = lambda value, places=2: record(f"{value:.{places}f}")
     env.filters["pct"] = lambda value: record(f"{100 * value:.0f}%")
     env.filters["beta"] = lambda value: record(f"{value:g}")

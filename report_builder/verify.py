@@ -28,7 +28,7 @@ from .files import atomic_write_text
 # (tests/test_verify.py). 24 leaves room for re-encoding and resizing.
 PHASH_SIZE = 16
 SAME_FIGURE_MAX_DISTANCE = 24
-DECIMAL = re.compile(r"(?<![\w.])-?(?:\d+\.\d+|\d+(?:\.\d+)?e-?\d+)(?![\w])")
+DECIMAL = re.compile(r"(?<![\w.])-?(?:\d+\.\d+|\d+(?:\.\d+)?e[-+]?\d+)(?![\w])")
 
 
 @dataclass(frozen=True)
@@ -97,17 +97,17 @@ def check_figures(manifest: dict, pdf: PdfContent) -> list[Check]:
     return checks
 
 
-def _answer_texts(text: str, questions: list[str]) -> dict[str, str]:
-    """Split the PDF text at the answer labels ("Q1.", "Q2.", ...)."""
-    text = re.sub(r"page \d+ of \d+", " ", text)  # running footers land inside answers
+def _answer_texts(text: str, questions: list[str], sections: list[str]) -> dict[str, str]:
+    """Each answer's text: from its label ("Q1.") to the next label or section heading."""
+    text = " ".join(re.sub(r"page \d+ of \d+", " ", text).split())  # footers, line breaks
     labels = {q: f"{q.upper()}." for q in questions}
-    starts = sorted((text.find(label), q) for q, label in labels.items() if label in text)
+    marks = sorted({text.find(mark) for mark in [*labels.values(), *sections]} - {-1})
     blocks = {}
-    for (start, question), (end, _) in zip(starts, [*starts[1:], (None, None)], strict=True):
-        block = text[start:end]
-        # The block runs to the next section heading ("3. VAE questions", ...).
-        block = re.split(r"\n\d+\.\s+[A-Z][^\n]*\n", block)[0]
-        blocks[question] = block
+    for question, label in labels.items():
+        start = text.find(label)
+        if start >= 0:
+            end = next((mark for mark in marks if mark > start), len(text))
+            blocks[question] = text[start:end].strip()
     return blocks
 
 
@@ -126,7 +126,8 @@ def _measured_values(manifest: dict) -> list[float]:
             for value in node:
                 walk(value)
 
-    for section in ("runs", "beta_search", "judge", "interpolation", "paths", "dataset"):
+    for section in ("runs", "beta_search", "judge", "interpolation", "paths", "dataset",
+                    "test_spread"):
         walk(manifest.get(section))
     return values
 
@@ -135,10 +136,12 @@ def _agrees(text: str, values: list[float]) -> bool:
     """Does some measured value print as `text` (at the precision `text` shows)?"""
     is_percent = text.endswith("%")
     number = float(text.rstrip("%")) / (100 if is_percent else 1)
-    digits = text.rstrip("%").lstrip("-").replace(".", "").lstrip("0")
-    tolerance = 0.5 * 10 ** -max(len(digits) - 1, 0) * abs(number) if number else 1e-12
-    if is_percent:
-        tolerance = 0.005
+    mantissa = text.rstrip("%").lstrip("-").split("e")[0]
+    places = len(mantissa.split(".")[1]) if "." in mantissa else 0
+    exponent = int(text.split("e")[1]) if "e" in text else 0
+    # Half a unit in the last printed place; a percentage printed as a whole number
+    # is a share rounded to 0.005.
+    tolerance = 0.005 if is_percent else 0.5 * 10 ** (exponent - places)
     return any(abs(value - number) <= max(tolerance, 1e-12) * 1.0001 for value in values)
 
 
@@ -146,7 +149,7 @@ def check_answer_numbers(manifest: dict, pdf: PdfContent) -> list[Check]:
     """Each answer in the PDF quotes exactly the numbers its draft printed at build time,
     and each measured number it quotes agrees with the manifest's metrics."""
     answers = manifest["answers"]
-    texts = _answer_texts(pdf.text, list(answers))
+    texts = _answer_texts(pdf.text, list(answers), manifest["spec"].get("sections", []))
     values = _measured_values(manifest)
     checks = []
     for question, recorded in answers.items():

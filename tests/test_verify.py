@@ -137,3 +137,19 @@ def test_a_malformed_notebook_is_one_line(build, tmp_path):
     bad.write_text("{ not json")
     result = CliRunner().invoke(app, ["verify", str(pdf), "--notebook", str(bad)])
     assert result.exit_code == 1 and "not a readable notebook" in result.output
+
+
+def test_printed_numbers_agree_at_their_own_precision():
+    values = [1183.7, 0.00693, 0.1894, 0.96]
+    assert verify._agrees("1184", values) and verify._agrees("1.18e+03", values)
+    assert verify._agrees("0.00693", values) and verify._agrees("0.19", values)
+    assert verify._agrees("96%", values)
+    assert not verify._agrees("0.0069", [0.00712]) and not verify._agrees("97%", values)
+
+
+def test_answer_blocks_end_at_the_next_section_heading():
+    text = ("P2. How? (5 pt; 9 words) Z = 10 is best. Problem 3. KL weight (Z = 2) "
+            "1 2 3 table P3. Why? (5 pt) spread 0.5 page 4 of 4")
+    blocks = verify._answer_texts(text, ["p2", "p3"], ["Problem 3"])
+    assert blocks["p2"].endswith("is best.") and "table" not in blocks["p2"]
+    assert "page 4" not in blocks["p3"]
