@@ -111,7 +111,8 @@ Seed = Annotated[int, typer.Option(help="Seed for training, samples and image pi
 Device = Annotated[str, typer.Option(help="auto (CUDA if present), cpu or cuda.")]
 Precision = Annotated[str, typer.Option(
     help="auto (bf16 autocast where the CPU has AMX/AVX512-BF16 or on CUDA), fp32 or bf16.")]
-Jobs = Annotated[int, typer.Option(help="Runs trained side by side. Default: the core count.")]
+Jobs = Annotated[int | None, typer.Option(
+    help="Runs trained side by side, one worker process each. Default: the core count.")]
 CacheDir = Annotated[Path, typer.Option(help="Where trained runs are stored.")]
 Retrain = Annotated[list[str] | None, typer.Option(
     help="Retrain this run even if cached (repeatable; 'all' for every run).")]
@@ -132,7 +133,7 @@ def build(
     seed: Seed = 0,
     device: Device = "auto",
     precision: Precision = "auto",
-    jobs: Jobs = 0,
+    jobs: Jobs = None,
     cache_dir: CacheDir = Path("outputs/runs"),
     retrain: Retrain = None,
     allow_long_answers: AllowLong = False,
@@ -166,6 +167,8 @@ def _options(problem, out, dataset, data_root, profile, seed, device, precision,
                                  ("precision", precision, ("auto", "fp32", "bf16"))):
         if value not in allowed:
             _fail(f"unknown --{name} '{value}': use one of {', '.join(allowed)}")
+    if jobs is not None and jobs < 1:
+        _fail(f"--jobs {jobs}: give at least 1 (runs trained side by side)")
     from .build import BuildOptions
     from .jobs import default_jobs
     from .spec import load_spec

@@ -95,3 +95,24 @@ def test_hw4_drafts_follow_the_numbers():
     assert "does not shrink steadily" in answers["p3"]
     assert "about as many readable samples" in answers["p2"]
     assert "not clearly blurrier" in answers["p2"]
+
+
+@pytest.mark.slow
+def test_hw4_quick_build_passes_verify_and_shares_its_run(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from report_builder.cli import app
+    from report_builder.verify import verify_build
+
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["hw4", "--profile", "quick", "--dataset", "mnist-5k",
+                                      "--out", str(out), "--cache-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["runs"]["weight_1"]["same_as"] == "latent_2"
+    assert manifest["runs"]["weight_1"]["key"] == manifest["runs"]["latent_2"]["key"]
+    assert len(manifest["figures"]) == 12
+    failed = [c for c in verify_build(out / "hw4_solution.pdf") if not c.passed]
+    assert failed == []
