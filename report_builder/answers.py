@@ -13,10 +13,10 @@ import jinja2
 import markdown
 
 from .errors import ReportBuilderError
+from .evaluate import CONFIDENT  # drafts may quote the threshold
 from .spec import ROOT, Spec
 
 ANSWERS = ROOT / "templates" / "answers"
-CONFIDENT = 0.9  # same threshold as evaluate.CONFIDENT; drafts may quote it
 NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:e[-+]?\d+)?%?")  # as verify reads them
 
 

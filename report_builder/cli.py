@@ -161,8 +161,9 @@ def build(
 
 def _options(problem, out, dataset, data_root, profile, seed, device, precision, jobs,
              cache_dir, retrain, allow_long_answers):
-    for name, value, allowed in (("dataset", dataset, ("auto", "mnist", "mnist-5k",
-                                                       "fashion-mnist")),
+    from .data import DATASETS
+
+    for name, value, allowed in (("dataset", dataset, DATASETS),
                                  ("device", device, ("auto", "cpu", "cuda")),
                                  ("precision", precision, ("auto", "fp32", "bf16"))):
         if value not in allowed:
@@ -260,10 +261,9 @@ def clean(
     from .plan import clean as clean_cache
     from .plan import keys_in_use
     from .runs import RunStore
-    from .spec import load_spec
 
     store = RunStore(cache_dir)
-    removed, freed = clean_cache(store, keys_in_use(store, load_spec, keep_latest))
+    removed, freed = clean_cache(store, keys_in_use(store, keep_latest))
     typer.echo(f"removed {removed} cache entries ({freed:.0f} MB) from {cache_dir}")
 
 

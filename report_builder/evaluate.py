@@ -12,6 +12,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .models.conv import gaussian_kl
+
 CONFIDENT = 0.9  # a sample "reads as a digit" when the classifier's top class has p > 0.9
 EVAL_BATCH = 500
 
@@ -30,8 +32,6 @@ def mean_kl(model: nn.Module, images: torch.Tensor) -> float:
     """Average KL(q(z|x) || N(0, I)) in nats per image; 0 for a plain auto-encoder."""
     if not hasattr(model, "reparameterize"):
         return 0.0
-    from .models.conv import gaussian_kl
-
     mu, log_sigma = zip(*(model.encode(chunk) for chunk in images.split(EVAL_BATCH)), strict=True)
     return gaussian_kl(torch.cat(mu), torch.cat(log_sigma)).item()
 

@@ -19,6 +19,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from .files import atomic_write_bytes, sha256_bytes  # noqa: E402
 
@@ -276,7 +277,7 @@ def save_figures(figures: list[Figure], folder: Path) -> dict[str, dict]:
             "file": f"{folder.name}/{figure.name}.png",
             "arrays": f"{folder.name}/{figure.name}.npz",
             "sha256": sha256_bytes(png),
-            "pixels_sha256": _pixels_sha256(png),
+            "pixels_sha256": pixels_sha256(Image.open(io.BytesIO(png))),
             "caption": figure.caption,
             "kind": figure.kind,
             "labels": list(figure.labels),
@@ -304,11 +305,10 @@ def redraw(kind: str, labels: list, arrays: dict[str, np.ndarray]) -> bytes:
     raise ValueError(f"unknown figure kind {kind!r}")
 
 
-def _pixels_sha256(png: bytes) -> str:
-    """Hash of the decoded RGBA pixels: survives the PNG's re-encoding inside a PDF."""
-    from PIL import Image
-
-    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+def pixels_sha256(image: Image.Image) -> str:
+    """Hash of the decoded RGBA pixels: survives the PNG's re-encoding inside a PDF, so
+    `verify` can match an image taken out of the PDF against the manifest."""
+    pixels = np.asarray(image.convert("RGBA"))
     return hashlib.sha256(f"{pixels.shape}".encode() + pixels.tobytes()).hexdigest()
 
 

@@ -15,7 +15,7 @@ from filelock import FileLock
 from .data import Dataset
 from .files import atomic_write_json
 from .runs import RunConfig, RunStore, code_version, run_key
-from .spec import Spec
+from .spec import Spec, load_spec, with_profile
 
 
 def search_name(beta: float, epochs: int) -> str:
@@ -149,14 +149,12 @@ def planned_runs(spec: Spec, store: RunStore, data: Dataset, profile: str, seed:
     return rows
 
 
-def keys_in_use(store: RunStore, load_spec, keep_latest: bool) -> set[str]:
+def keys_in_use(store: RunStore, keep_latest: bool) -> set[str]:
     """Keys the current specs would use for every build recorded in the index.
 
     With keep_latest, also the keys those builds actually used (even if a spec or the
     code has changed since).
     """
-    from .spec import with_profile
-
     keep = set()
     for record in read_index(store).values():
         try:

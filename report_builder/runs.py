@@ -116,12 +116,12 @@ class RunStore:
         self.root.mkdir(parents=True, exist_ok=True)
         with FileLock(str(self.root / f"{key}.lock")):
             if retrain:
-                self._discard(key, keep_checkpoint=False)
+                self._discard(key)
             elif self.verified_info(key) is not None:
                 return self.load(name, key, config, device, reused=True)
             elif (self.entry(key) / "run.json").exists():
                 log.warning("cache entry %s is corrupt (checksum mismatch); retraining it", key)
-                self._discard(key, keep_checkpoint=False)
+                self._discard(key)
             self._train(name, key, config, data, device, on_batch)
             return self.load(name, key, config, device, reused=False)
 
@@ -262,13 +262,11 @@ class RunStore:
                 path.unlink(missing_ok=True)
             return None
 
-    def _discard(self, key: str, keep_checkpoint: bool) -> None:
+    def _discard(self, key: str) -> None:
         entry = self.entry(key)
         if not entry.exists():
             return
         for path in entry.iterdir():
-            if keep_checkpoint and path.name == "checkpoint.pt":
-                continue
             if path.is_dir():
                 shutil.rmtree(path)
             else:

@@ -12,6 +12,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .errors import ReportBuilderError
+
 Checkpoint = dict  # {"epoch", "model", "optimizer", "rng", "history"}
 BatchCallback = Callable[[int, int, dict[str, float]], None]  # (epoch, step, losses)
 
@@ -41,8 +43,6 @@ def resolve_device(requested: str) -> str:
     if requested == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if requested == "cuda" and not torch.cuda.is_available():
-        from .errors import ReportBuilderError
-
         raise ReportBuilderError("--device cuda was asked for but no CUDA GPU is visible")
     return requested
 

@@ -8,18 +8,17 @@ numbers in the PDF looked up in the notebook's text outputs.
 """
 
 import base64
-import hashlib
 import io
 import json
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
 from .answers import NUMBER
 from .errors import ReportBuilderError
+from .figures import pixels_sha256
 from .files import atomic_write_text
 
 # Perceptual-hash (pHash, 16x16 = 256 bits) distance at or below which two images count
@@ -62,12 +61,6 @@ def read_pdf(path: Path) -> PdfContent:
     return PdfContent(text, images, attachments)
 
 
-def pixel_sha256(image: Image.Image) -> str:
-    """Same hash as figures._pixels_sha256, from an image taken out of a PDF."""
-    pixels = np.asarray(image.convert("RGBA"))
-    return hashlib.sha256(f"{pixels.shape}".encode() + pixels.tobytes()).hexdigest()
-
-
 # ---- our own builds -------------------------------------------------------------------
 
 def verify_build(path: Path) -> list[Check]:
@@ -87,7 +80,7 @@ def verify_build(path: Path) -> list[Check]:
 
 
 def check_figures(manifest: dict, pdf: PdfContent) -> list[Check]:
-    embedded = {pixel_sha256(image) for image in pdf.images.values()}
+    embedded = {pixels_sha256(image) for image in pdf.images.values()}
     checks = []
     for name, figure in manifest["figures"].items():
         found = figure["pixels_sha256"] in embedded

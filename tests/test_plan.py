@@ -56,7 +56,7 @@ def test_clean_removes_what_no_spec_uses(tmp_path, tiny):
     plan |= tuned_plan(spec, 0, "fp32", 1e-3)
     keys = {name: run_key(config, tiny) for name, config in plan.items()}
     record_build(store, spec, "quick", tiny, 0, "fp32", plan, keys, [], 1e-3)
-    keep = keys_in_use(store, load_spec, keep_latest=False)
+    keep = keys_in_use(store, keep_latest=False)
     assert used.key in keep and orphan.key not in keep
     removed, _ = clean(store, keep)
     assert removed == 1
