@@ -15,6 +15,7 @@ import time
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
 import torch
 from filelock import FileLock
@@ -29,6 +30,7 @@ from .train import BatchCallback, TrainConfig, train
 
 log = logging.getLogger(__name__)
 
+Progress = Literal["cached", "finished", "unfinished"]  # what RunStore.advance did
 MODEL_SOURCES = {"conv_ae": conv, "conv_vae": conv, "mlp_vae": mlp, "classifier": classifier}
 
 
@@ -113,28 +115,51 @@ class RunStore:
         edited sources mid-build still files the run where the parent will look.
         """
         key = key or run_key(config, data)
+        status = self.advance(name, config, data, device, retrain=retrain, on_batch=on_batch,
+                              key=key)
+        return self.load(name, key, config, device, reused=status == "cached")
+
+    def advance(
+        self,
+        name: str,
+        config: RunConfig,
+        data: Dataset,
+        device: str,
+        *,
+        retrain: bool = False,
+        on_batch: BatchCallback | None = None,
+        key: str | None = None,
+        max_epochs: int | None = None,
+    ) -> Progress:
+        """Train the run, or with `max_epochs` at most that many more of its epochs.
+
+        An unfinished run keeps its last epoch's checkpoint, and the next call continues
+        from it: the model is the same as training in one go (resume is exact).
+        """
+        key = key or run_key(config, data)
         self.root.mkdir(parents=True, exist_ok=True)
         with FileLock(str(self.root / f"{key}.lock")):
             if retrain:
                 self._discard(key)
             elif self.verified_info(key) is not None:
-                return self.load(name, key, config, device, reused=True)
+                return "cached"
             elif (self.entry(key) / "run.json").exists():
                 log.warning("cache entry %s is corrupt (checksum mismatch); retraining it", key)
                 self._discard(key)
-            self._train(name, key, config, data, device, on_batch)
-            return self.load(name, key, config, device, reused=False)
+            return self._train(name, key, config, data, device, on_batch, max_epochs)
 
-    def _train(self, name, key, config, data, device, on_batch) -> None:
+    def _train(self, name, key, config, data, device, on_batch, max_epochs) -> Progress:
         entry = self.entry(key)
         resume = self._load_checkpoint(entry / "checkpoint.pt") or self._head_start(config, data)
+        start = resume["epoch"] if resume else 0
+        until = config.epochs if max_epochs is None else min(config.epochs, start + max_epochs)
         torch.manual_seed(config.seed)  # initial weights are part of what the seed fixes
         model = build_model(config.model, nz=config.nz, beta=config.beta, hidden=config.hidden)
         tensors = [as_float(data.train_images)]
         if config.model == "classifier":
             tensors.append(data.train_labels)
         train_config = TrainConfig(
-            epochs=config.epochs,
+            epochs=until,
             lr=config.lr,
             batch_size=config.batch_size,
             seed=config.seed,
@@ -151,8 +176,11 @@ class RunStore:
 
         history = train(model, tensors, train_config, resume=resume,
                         on_batch=on_batch, on_epoch_end=save_checkpoint)
+        if until < config.epochs:
+            return "unfinished"
         seconds = earlier_seconds + time.perf_counter() - started
         self._commit(entry, name, key, config, data, device, model, history.losses, seconds)
+        return "finished"
 
     def _commit(self, entry, name, key, config, data, device, model, history, seconds) -> None:
         model_bytes = _to_bytes({"config": config.as_dict(), "state_dict": model.state_dict()})

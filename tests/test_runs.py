@@ -87,6 +87,23 @@ def test_a_longer_run_continues_from_a_shorter_one_and_matches_training_from_scr
         assert a.equal(b)
 
 
+def test_a_run_trained_in_slices_equals_one_trained_in_one_go(tmp_path, tiny):
+    store = RunStore(tmp_path)
+    three_epochs = RunConfig(model="conv_vae", epochs=3, nz=8, beta=1e-3, seed=1)
+    statuses = [store.advance("vae", three_epochs, tiny, "cpu", max_epochs=2)]
+    assert not store.is_complete(run_key(three_epochs, tiny))  # 2 of 3 epochs
+    statuses += [store.advance("vae", three_epochs, tiny, "cpu", max_epochs=2)]
+    statuses += [store.advance("vae", three_epochs, tiny, "cpu", max_epochs=2)]
+    assert statuses == ["unfinished", "finished", "cached"]
+
+    sliced = store.get("vae", three_epochs, tiny, "cpu")
+    whole = RunStore(tmp_path / "other").get("vae", three_epochs, tiny, "cpu")
+    assert sliced.history == whole.history
+    for a, b in zip(sliced.model.state_dict().values(), whole.model.state_dict().values(),
+                    strict=True):
+        assert a.equal(b)
+
+
 TRAIN_IN_CHILD = """
 import sys, torch
 from pathlib import Path

@@ -11,6 +11,40 @@ from torch.nn import functional as F
 LEAK = 0.2  # LeakyReLU slope, as in DCGAN-style encoders
 
 
+def _unpadded(conv: nn.Conv2d | nn.ConvTranspose2d) -> bool:
+    return conv.padding == (0, 0) and conv.dilation == (1, 1) and conv.groups == 1
+
+
+class Conv2dToPoint(nn.Conv2d):
+    """A Conv2d whose kernel covers its whole input, so that its output is 1x1.
+
+    That is a Linear layer on the flattened input. Computed as one matrix product it is
+    the same arithmetic, and at batch 64 on a CPU it runs several times faster than
+    oneDNN's convolution, whose backward pass is poor at 1x1 outputs (bench/RESULTS.md).
+    Parameters and state dict are those of nn.Conv2d.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-2:] != self.kernel_size or not _unpadded(self):
+            return super().forward(x)
+        # Flattening channels last is a free view for channels_last tensors.
+        flat_x, flat_w = x.movedim(1, -1).flatten(1), self.weight.movedim(1, -1).flatten(1)
+        return F.linear(flat_x, flat_w, self.bias)[:, :, None, None]
+
+
+class ConvTranspose2dFromPoint(nn.ConvTranspose2d):
+    """A ConvTranspose2d applied to a 1x1 input: its output is one kernel-sized patch per
+    output channel, i.e. a Linear layer whose outputs are reshaped. Same reasons as above."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-2:] != (1, 1) or not _unpadded(self) or self.output_padding != (0, 0):
+            return super().forward(x)
+        kh, kw = self.kernel_size
+        weight = self.weight.movedim(1, -1).flatten(1)  # (in, kh * kw * out), out fastest
+        out = F.linear(x.flatten(1), weight.t(), self.bias.repeat(kh * kw))
+        return out.view(len(x), kh, kw, self.out_channels).movedim(-1, 1)
+
+
 def conv_encoder(out_features: int) -> nn.Sequential:
     return nn.Sequential(
         nn.Conv2d(1, 32, 4, stride=2, padding=1),  # 28 -> 14
@@ -21,7 +55,7 @@ def conv_encoder(out_features: int) -> nn.Sequential:
         nn.Conv2d(64, 128, 3, stride=2),  # 7 -> 3
         nn.BatchNorm2d(128),
         nn.LeakyReLU(LEAK),
-        nn.Conv2d(128, 256, 3, stride=1),  # 3 -> 1
+        Conv2dToPoint(128, 256, 3),  # 3 -> 1
         nn.BatchNorm2d(256),
         nn.LeakyReLU(LEAK),
         nn.Flatten(),
@@ -35,7 +69,7 @@ def conv_decoder(nz: int) -> nn.Sequential:
         nn.Unflatten(1, (256, 1, 1)),
         nn.BatchNorm2d(256),
         nn.LeakyReLU(LEAK),
-        nn.ConvTranspose2d(256, 128, 3, stride=1),  # 1 -> 3
+        ConvTranspose2dFromPoint(256, 128, 3),  # 1 -> 3
         nn.BatchNorm2d(128),
         nn.LeakyReLU(LEAK),
         nn.ConvTranspose2d(128, 64, 3, stride=2),  # 3 -> 7
