@@ -27,6 +27,11 @@ def significant(value: float, digits: int = 3) -> str:
     return f"{value:.{digits}g}"
 
 
+def epochs(n: int) -> str:
+    """'1 epoch', '5 epochs' (the quick profile trains one)."""
+    return f"{n} epoch" if n == 1 else f"{n} epochs"
+
+
 def count_words(text: str) -> int:
     """Words as a reader counts them: tokens with a letter or digit; markup ignored."""
     plain = re.sub(r"[*_`#>|]", " ", text)
@@ -50,6 +55,7 @@ def _environment(folder: Path, quoted: list[str]) -> jinja2.Environment:
     env.filters["fixed"] = lambda value, places=2: record(f"{value:.{places}f}")
     env.filters["pct"] = lambda value: record(f"{100 * value:.0f}%")
     env.filters["beta"] = lambda value: record(f"{value:g}")
+    env.filters["epochs"] = epochs
     return env
 
 

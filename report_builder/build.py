@@ -17,7 +17,7 @@ import torch
 from torch.nn import functional as F
 
 from . import evaluate as ev
-from .answers import render_answers
+from .answers import epochs, render_answers
 from .data import Dataset, as_float, load_dataset, subset
 from .errors import ReportBuilderError
 from .figures import (
@@ -326,10 +326,6 @@ def summarize_search(spec: Spec, rungs: list[dict]) -> dict:
     }
 
 
-def epochs(n: int) -> str:
-    return f"{n} epoch" if n == 1 else f"{n} epochs"
-
-
 def pick_pair_images(data: Dataset, start: int, end: int, seed: int) -> tuple[int, int]:
     """A random training image of each label, fixed by the seed."""
     generator = torch.Generator().manual_seed(seed)
@@ -386,10 +382,10 @@ def draw_figures(spec: Spec, runs: dict[str, Run], numbers: dict, evaluation: "E
 
 def describe_run(run: Run) -> str:
     if run.config.model == "conv_ae":
-        return f"AE ({run.config.epochs} epochs)"
+        return f"AE ({epochs(run.config.epochs)})"
     if run.config.model == "mlp_vae":
         return f"MLP VAE, Z = {run.config.nz}, KL weight {run.config.beta:g}"
-    return f"VAE, β = {run.config.beta:g} ({run.config.epochs} epochs)"
+    return f"VAE, β = {run.config.beta:g} ({epochs(run.config.epochs)})"
 
 
 

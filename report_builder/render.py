@@ -14,6 +14,7 @@ from pathlib import Path
 
 import jinja2
 
+from .answers import epochs
 from .files import atomic_write_bytes, atomic_write_json, atomic_write_text, sha256_bytes
 from .spec import ROOT, Spec
 
@@ -50,6 +51,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters["math"] = lambda tex: jinja2.filters.Markup(tex_svg(tex))
     env.filters["sig"] = lambda value, digits=3: f"{value:.{digits}g}"
+    env.filters["epochs"] = epochs
     return env
 
 

@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from report_builder.answers import count_words, render_answers
+from report_builder.answers import count_words, epochs, render_answers
 from report_builder.errors import ReportBuilderError
 from report_builder.spec import load_spec
 
@@ -123,3 +123,7 @@ def test_every_answer_is_within_the_course_limit(spec):
 def test_count_words_ignores_markup():
     # "(1)" and "3.5" count as words; the dash and the bold markers do not.
     assert count_words("**(1) How they differ.** The AE — jumps, 3.5 times.") == 9
+
+
+def test_epoch_counts_read_as_english():
+    assert epochs(1) == "1 epoch" and epochs(20) == "20 epochs"

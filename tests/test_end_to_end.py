@@ -29,6 +29,7 @@ def test_pdf_holds_the_five_items_in_the_course_order(built):
     assert positions == sorted(positions)
     assert "quick profile – not for submission" in reader.pages[-1].extract_text()
     assert "mnist-5k" in text and "1000 training, 500 test" in text
+    assert "(1 epoch)" in text and "1 epochs" not in text  # the quick profile trains one
 
 
 def test_pdf_has_the_figures_and_the_manifest_attached(built):
