@@ -1,8 +1,16 @@
+import pytest
 import torch
+from torch import nn
 from torch.distributions import Normal, kl_divergence
 
 from report_builder.models import BUILDERS, build_model
-from report_builder.models.conv import VAE, AutoEncoder, gaussian_kl
+from report_builder.models.conv import (
+    VAE,
+    AutoEncoder,
+    Conv2dToPoint,
+    ConvTranspose2dFromPoint,
+    gaussian_kl,
+)
 from report_builder.spec import ModelKind
 
 
@@ -55,3 +63,24 @@ def test_vae_loss_parts_are_named_and_beta_weights_the_kl():
 def test_registry_and_spec_know_the_same_models():
     assert set(BUILDERS) == set(ModelKind.__args__)
     assert isinstance(build_model("conv_vae", nz=4, beta=0.5), VAE)
+
+
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+def test_the_point_layers_compute_what_the_course_layers_compute(memory_format):
+    torch.manual_seed(0)
+    conv, point = nn.Conv2d(128, 256, 3), Conv2dToPoint(128, 256, 3)
+    deconv, from_point = nn.ConvTranspose2d(256, 128, 3), ConvTranspose2dFromPoint(256, 128, 3)
+    point.load_state_dict(conv.state_dict())
+    from_point.load_state_dict(deconv.state_dict())
+    for layer in (conv, point, deconv, from_point):
+        layer.to(memory_format=memory_format)
+    x = torch.randn(5, 128, 3, 3).contiguous(memory_format=memory_format)
+    z = torch.randn(5, 256, 1, 1).contiguous(memory_format=memory_format)
+    assert torch.allclose(point(x), conv(x), atol=1e-5)
+    assert torch.allclose(from_point(z), deconv(z), atol=1e-5)
+    (point(x).sum() + from_point(z).sum()).backward()
+    (conv(x).sum() + deconv(z).sum()).backward()
+    assert torch.allclose(point.weight.grad, conv.weight.grad, atol=1e-4)
+    assert torch.allclose(from_point.weight.grad, deconv.weight.grad, atol=1e-4)
+    bigger = torch.randn(2, 128, 5, 5)  # not kernel-sized: the ordinary convolution
+    assert torch.equal(point(bigger), conv(bigger))
