@@ -85,9 +85,10 @@ class TrainingPool:
         # another process finished it first (we waited on its lock, then loaded it).
         self.training: dict[str, Future | None] = {}
         self.first_name: dict[str, str] = {}  # key -> the first run name that asked for it
+        self._loaded: dict[str, Run] = {}  # name -> run, once waited for
         self._queue: list[tuple[int, int, Request, str]] = []  # heap of waiting runs
-        self._running: dict[str, tuple[Future, int, Request]] = {}  # key -> (worker's
-        # future, priority, request)
+        # key -> (the worker's future, priority, request): what re-queues an unfinished run
+        self._running: dict[str, tuple[Future, int, Request]] = {}
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._executor = self._manager = self._pump = self._dispatcher = None
@@ -126,24 +127,29 @@ class TrainingPool:
     def wait(self, names: list[str] | None = None) -> dict[str, Run]:
         """The named runs (default: all submitted), loaded on the build's device."""
         names = list(self.requests) if names is None else names
-        runs = {}
         for name in names:
-            request, key = self.requests[name]
-            done = self.training.get(key)
-            if done is None and key in self.training:  # sequential: train now, here
-                status = self.store.advance(
-                    request.name, request.config, self.data, self.device,
-                    retrain=request.retrain, key=key,
-                    on_batch=_progress(request, self.data, self.reporter.advance))
-                done = self.training[key] = _done(status == "finished")
-            trained_here = done is not None and done.result()  # re-raises a worker's error
-            run = self.store.get(name, request.config, self.data, self.device, key=key)
-            if self.first_name[key] != name:  # the same model under a second name
-                run.same_as = self.first_name[key]
-            run.reused = not trained_here or run.same_as is not None
-            self.reporter.finish(name, "cached" if run.reused else "trained")
-            runs[name] = run
-        return runs
+            if name not in self._loaded:
+                self._loaded[name] = self._collect(name)
+        return {name: self._loaded[name] for name in names}
+
+    def _collect(self, name: str) -> Run:
+        """Wait for one run's training (or train it here, sequentially), then load it."""
+        request, key = self.requests[name]
+        done = self.training.get(key)
+        if done is None and key in self.training:  # sequential: train now, here
+            status = self.store.advance(
+                request.name, request.config, self.data, self.device,
+                retrain=request.retrain, key=key,
+                on_batch=_progress(request, self.data, self.reporter.advance))
+            done = self.training[key] = _done(status == "finished")
+        trained_here = done is not None and done.result()  # re-raises a worker's error
+        # Complete by now: verified by `submit`, or just committed by its trainer.
+        run = self.store.load(name, key, request.config, self.device)
+        if self.first_name[key] != name:  # the same model under a second name
+            run.same_as = self.first_name[key]
+        run.reused = not trained_here or run.same_as is not None
+        self.reporter.finish(name, "cached" if run.reused else "trained")
+        return run
 
     def _ensure_workers(self) -> None:
         if self._executor is not None:
@@ -166,8 +172,8 @@ class TrainingPool:
                     if not future.done():
                         continue
                     del self._running[key]
-                    if future.exception() is not None:
-                        self.training[key].set_exception(future.exception())
+                    if (error := future.exception()) is not None:
+                        self.training[key].set_exception(error)
                     elif future.result() == "unfinished":  # its slice is done: back in line
                         heapq.heappush(self._queue, (priority, next(_order),
                                                      replace(request, retrain=False), key))
