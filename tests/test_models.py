@@ -7,8 +7,10 @@ from report_builder.models import BUILDERS, build_model
 from report_builder.models.conv import (
     VAE,
     AutoEncoder,
+    Conv2dMatmulGrad,
     Conv2dToPoint,
     ConvTranspose2dFromPoint,
+    ConvTranspose2dMatmulGrad,
     gaussian_kl,
 )
 from report_builder.spec import ModelKind
@@ -84,3 +86,58 @@ def test_the_point_layers_compute_what_the_course_layers_compute(memory_format):
     assert torch.allclose(from_point.weight.grad, deconv.weight.grad, atol=1e-4)
     bigger = torch.randn(2, 128, 5, 5)  # not kernel-sized: the ordinary convolution
     assert torch.equal(point(bigger), conv(bigger))
+
+
+def _course_twin(ours: nn.Module) -> nn.Module:
+    """The nn layer our subclass derives from, with the same weights."""
+    twin = type(ours).__bases__[0](ours.in_channels, ours.out_channels, ours.kernel_size,
+                                   stride=ours.stride, padding=ours.padding)
+    twin.load_state_dict(ours.state_dict())
+    return twin
+
+
+MATMUL_GRAD_LAYERS = [  # (layer, input shape): the model's two, and padded ones
+    (lambda: Conv2dMatmulGrad(64, 128, 3, stride=2), (64, 7, 7)),
+    (lambda: ConvTranspose2dMatmulGrad(128, 64, 3, stride=2), (128, 3, 3)),
+    (lambda: Conv2dMatmulGrad(8, 16, 4, stride=2, padding=1), (8, 14, 14)),
+    (lambda: ConvTranspose2dMatmulGrad(16, 8, 4, stride=2, padding=1), (16, 7, 7)),
+]
+
+
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+@pytest.mark.parametrize("make_layer, shape", MATMUL_GRAD_LAYERS)
+def test_the_matmul_weight_gradient_is_the_course_layers_gradient(make_layer, shape,
+                                                                   memory_format):
+    torch.manual_seed(0)
+    ours = make_layer().to(memory_format=memory_format)
+    course = _course_twin(ours).to(memory_format=memory_format)
+    x = torch.randn(6, *shape).contiguous(memory_format=memory_format)
+    x_ours, x_course = x.clone().requires_grad_(), x.clone().requires_grad_()
+    y_ours, y_course = ours(x_ours), course(x_course)
+    assert torch.allclose(y_ours, y_course, atol=1e-5)
+    weights = torch.randn_like(y_course)  # a loss whose gradient differs per output
+    (y_ours * weights).sum().backward()
+    (y_course * weights).sum().backward()
+    assert torch.allclose(x_ours.grad, x_course.grad, atol=1e-4)
+    assert torch.allclose(ours.weight.grad, course.weight.grad, atol=1e-4)
+    assert torch.allclose(ours.bias.grad, course.bias.grad, atol=1e-4)
+    assert ours.weight.grad.stride() == ours.weight.stride()  # no layout copy per step
+
+
+@pytest.mark.parametrize("make_layer, shape", MATMUL_GRAD_LAYERS[:2])
+def test_the_matmul_weight_gradient_under_bf16_autocast(make_layer, shape):
+    """As the training loop runs it: bf16 autocast, channels_last, input needing no grad."""
+    torch.manual_seed(0)
+    ours = make_layer().to(memory_format=torch.channels_last)
+    course = _course_twin(ours).to(memory_format=torch.channels_last)
+    x = torch.randn(64, *shape).contiguous(memory_format=torch.channels_last)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y_ours, y_course = ours(x), course(x)
+    assert y_ours.dtype == y_course.dtype == torch.bfloat16
+    assert torch.equal(y_ours, y_course)  # the same oneDNN forward
+    y_ours.float().square().sum().backward()
+    y_course.float().square().sum().backward()
+    assert ours.weight.grad.dtype == torch.float32
+    scale = course.weight.grad.abs().max()
+    assert (ours.weight.grad - course.weight.grad).abs().max() < 0.02 * scale
+    assert torch.allclose(ours.bias.grad, course.bias.grad, rtol=0.02, atol=0.02 * scale)
