@@ -199,7 +199,8 @@ def _worker(args):
 def side_by_side(images: torch.Tensor, epochs: int, precision: str, jobs: int) -> dict:
     """Aggregate images/s of `jobs` independent runs in worker processes with the cores
     split between them, as a build trains its beta grid and fixed runs. Timed from the
-    first worker's first step to the last worker's last (process start-up excluded)."""
+    first worker's start of training to the last worker's end (process start-up and
+    imports excluded)."""
     context = multiprocessing.get_context("spawn")
     threads = max(1, (os.cpu_count() or 1) // jobs)
     with context.Pool(jobs) as pool:

@@ -21,6 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from .answers import epochs  # noqa: E402
 from .files import atomic_write_bytes, sha256_bytes  # noqa: E402
 
 DPI = 150
@@ -161,22 +162,22 @@ def plot_beta_search(name, caption, rungs: list[dict], chosen: float) -> Figure:
         for field in ("beta", "frechet", "test_mse", "eligible"):
             arrays[f"{field}_e{rung['epochs']}"] = np.array([row[field] for row in rung["rows"]])
     arrays["chosen"] = np.asarray(chosen)
-    epochs = tuple(rung["epochs"] for rung in rungs)
-    return Figure(name, caption, arrays, partial(_draw_beta_search, arrays, epochs, chosen),
-                  epochs, "beta_search")
+    rung_epochs = tuple(rung["epochs"] for rung in rungs)
+    return Figure(name, caption, arrays, partial(_draw_beta_search, arrays, rung_epochs, chosen),
+                  rung_epochs, "beta_search")
 
 
-def _draw_beta_search(arrays, epochs, chosen) -> bytes:
+def _draw_beta_search(arrays, rung_epochs, chosen) -> bytes:
     fig, (left, right) = plt.subplots(1, 2, figsize=(6.8, 2.5))
     for ax, field, label in ((left, "frechet", "Fréchet distance of samples"),
                              (right, "test_mse", "test reconstruction MSE")):
-        for number, rung_epochs in enumerate(epochs):
-            betas, values = arrays[f"beta_e{rung_epochs}"], arrays[f"{field}_e{rung_epochs}"]
+        for number, n in enumerate(rung_epochs):
+            betas, values = arrays[f"beta_e{n}"], arrays[f"{field}_e{n}"]
             order = np.argsort(betas)
             ax.plot(betas[order], values[order], marker="o", markersize=3,
-                    color=("tab:gray", "tab:blue")[number == len(epochs) - 1],
-                    label=f"{rung_epochs} epochs")
-        final = epochs[-1]
+                    color=("tab:gray", "tab:blue")[number == len(rung_epochs) - 1],
+                    label=epochs(n))
+        final = rung_epochs[-1]
         betas, values = arrays[f"beta_e{final}"], arrays[f"{field}_e{final}"]
         poor = ~arrays[f"eligible_e{final}"].astype(bool)
         ax.plot(betas[poor], values[poor], "x", color="tab:red", markersize=7,

@@ -1,5 +1,6 @@
 import numpy as np
 
+from report_builder import figures
 from report_builder.figures import montage, plot_interpolation, plot_samples, save_figures
 
 
@@ -38,3 +39,14 @@ def test_only_changed_figures_are_redrawn(tmp_path):
                           plot_samples("b", "cap", "B", samples[::-1])], tmp_path)
     assert not again["a"]["redrawn"] and again["a"]["sha256"] == first["a"]["sha256"]
     assert again["b"]["redrawn"] and again["b"]["sha256"] != first["b"]["sha256"]
+
+
+def test_beta_search_legend_names_each_rung_in_epochs(monkeypatch):
+    drawn = []
+    monkeypatch.setattr(figures, "_png", lambda fig: drawn.append(fig) or b"")
+    rows = [{"beta": beta, "frechet": 300.0, "test_mse": 0.01, "eligible": True}
+            for beta in (1e-5, 1e-4, 1e-3)]
+    rungs = [{"epochs": 1, "rows": rows}, {"epochs": 5, "rows": rows[1:]}]
+    figures.plot_beta_search("search", "caption", rungs, chosen=1e-4).draw()
+    legend = [text.get_text() for text in drawn[0].axes[0].get_legend().get_texts()]
+    assert legend[:2] == ["1 epoch", "5 epochs"]
