@@ -168,7 +168,7 @@ def plot_beta_search(name, caption, rungs: list[dict], chosen: float) -> Figure:
 
 
 def _draw_beta_search(arrays, rung_epochs, chosen) -> bytes:
-    fig, (left, right) = plt.subplots(1, 2, figsize=(6.8, 2.5))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(6.8, 2.7))
     for ax, field, label in ((left, "frechet", "Fréchet distance of samples"),
                              (right, "test_mse", "test reconstruction MSE")):
         for number, n in enumerate(rung_epochs):
@@ -189,9 +189,11 @@ def _draw_beta_search(arrays, rung_epochs, chosen) -> bytes:
         ax.set_yscale("log")
         ax.set_xlabel("β")
         ax.set_ylabel(label)
-    left.legend(frameon=False, fontsize=7, loc="upper left")
+    # Below the panels: inside, the 1-epoch line runs through it.
+    fig.legend(*left.get_legend_handles_labels(), loc="lower center", ncol=4, frameon=False,
+               fontsize=7)
     fig.suptitle("β search (lower is better in both panels)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return _png(fig)
 
 

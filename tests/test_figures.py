@@ -48,5 +48,5 @@ def test_beta_search_legend_names_each_rung_in_epochs(monkeypatch):
             for beta in (1e-5, 1e-4, 1e-3)]
     rungs = [{"epochs": 1, "rows": rows}, {"epochs": 5, "rows": rows[1:]}]
     figures.plot_beta_search("search", "caption", rungs, chosen=1e-4).draw()
-    legend = [text.get_text() for text in drawn[0].axes[0].get_legend().get_texts()]
+    legend = [text.get_text() for text in drawn[0].legends[0].get_texts()]
     assert legend[:2] == ["1 epoch", "5 epochs"]
