@@ -191,15 +191,16 @@ class Evaluation:
     seed: int
 
     def metrics(self, run: Run) -> dict:
-        name = f"judge-{self.judge_key}-seed{self.seed}-n{self.n_samples}-{EVAL_VERSION}"
-        measured = self.store.cached_metrics(run.key, name, lambda: measure_run(run, self))
-        return {**describe(run), **measured}
+        return self._cached(run, "judge", measure_run)
 
     def search_score(self, run: Run) -> dict:
         """Only what the beta search compares. Search runs are scored while workers train,
         so this process measures as little as it can (a third of `metrics`' time)."""
-        name = f"search-{self.judge_key}-seed{self.seed}-n{self.n_samples}-{EVAL_VERSION}"
-        measured = self.store.cached_metrics(run.key, name, lambda: score_for_search(run, self))
+        return self._cached(run, "search", score_for_search)
+
+    def _cached(self, run: Run, kind: str, measure) -> dict:
+        name = f"{kind}-{self.judge_key}-seed{self.seed}-n{self.n_samples}-{EVAL_VERSION}"
+        measured = self.store.cached_metrics(run.key, name, lambda: measure(run, self))
         return {**describe(run), **measured}
 
 

@@ -98,25 +98,12 @@ class RunStore:
     def is_complete(self, key: str) -> bool:
         return self.verified_info(key) is not None
 
-    def get(
-        self,
-        name: str,
-        config: RunConfig,
-        data: Dataset,
-        device: str,
-        *,
-        retrain: bool = False,
-        on_batch: BatchCallback | None = None,
-        key: str | None = None,
-    ) -> Run:
-        """Load the run if it is cached and intact, else train it (resuming if it can).
-
-        `key` lets a parent process pass the key it computed, so a worker that imported
-        edited sources mid-build still files the run where the parent will look.
-        """
+    def get(self, name: str, config: RunConfig, data: Dataset, device: str, *,
+            key: str | None = None, **options) -> Run:
+        """Load the run if it is cached and intact, else train it to its end (resuming if it
+        can); `options` are `advance`'s."""
         key = key or run_key(config, data)
-        status = self.advance(name, config, data, device, retrain=retrain, on_batch=on_batch,
-                              key=key)
+        status = self.advance(name, config, data, device, key=key, **options)
         return self.load(name, key, config, device, reused=status == "cached")
 
     def advance(
@@ -133,6 +120,8 @@ class RunStore:
     ) -> Progress:
         """Train the run, or with `max_epochs` at most that many more of its epochs.
 
+        `key` lets a parent process pass the key it computed, so a worker that imported
+        edited sources mid-build still files the run where the parent will look.
         An unfinished run keeps its last epoch's checkpoint, and the next call continues
         from it: the model is the same as training in one go (resume is exact).
         """

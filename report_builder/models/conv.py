@@ -15,8 +15,14 @@ from torch.nn import functional as F
 LEAK = 0.2  # LeakyReLU slope, as in DCGAN-style encoders
 
 
+def _plain(conv: nn.Conv2d | nn.ConvTranspose2d) -> bool:
+    """No dilation, groups or output padding: what the faster layers below compute."""
+    return (conv.dilation == (1, 1) and conv.groups == 1 and conv.padding_mode == "zeros"
+            and getattr(conv, "output_padding", (0, 0)) == (0, 0))
+
+
 def _unpadded(conv: nn.Conv2d | nn.ConvTranspose2d) -> bool:
-    return conv.padding == (0, 0) and conv.dilation == (1, 1) and conv.groups == 1
+    return conv.padding == (0, 0) and _plain(conv)
 
 
 class Conv2dToPoint(nn.Conv2d):
@@ -41,7 +47,7 @@ class ConvTranspose2dFromPoint(nn.ConvTranspose2d):
     output channel, i.e. a Linear layer whose outputs are reshaped. Same reasons as above."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[-2:] != (1, 1) or not _unpadded(self) or self.output_padding != (0, 0):
+        if x.shape[-2:] != (1, 1) or not _unpadded(self):
             return super().forward(x)
         kh, kw = self.kernel_size
         weight = self.weight.movedim(1, -1).flatten(1)  # (in, kh * kw * out), out fastest
@@ -104,21 +110,20 @@ class _MatmulWeightGrad(torch.autograd.Function):
         return grad_x, grad_w, grad_b, None, None, None
 
 
-def _autocast_dtype(x: torch.Tensor) -> torch.dtype:
+def _with_matmul_grad(conv: nn.Conv2d | nn.ConvTranspose2d, x: torch.Tensor) -> torch.Tensor:
     # A custom Function sits outside autocast's cast lists, so it casts as conv2d would.
-    if torch.is_autocast_enabled(x.device.type):
-        return torch.get_autocast_dtype(x.device.type)
-    return x.dtype
+    device = x.device.type
+    dtype = torch.get_autocast_dtype(device) if torch.is_autocast_enabled(device) else x.dtype
+    transposed = isinstance(conv, nn.ConvTranspose2d)
+    return _MatmulWeightGrad.apply(x.to(dtype), conv.weight.to(dtype), conv.bias.to(dtype),
+                                   conv.stride[0], conv.padding[0], transposed)
 
 
 def _matmul_grad_pays(conv: nn.Conv2d | nn.ConvTranspose2d, x: torch.Tensor) -> bool:
     # On a GPU, cuDNN's weight gradient is not the bottleneck: keep the library's.
     square = (conv.kernel_size[0] == conv.kernel_size[1] and conv.stride[0] == conv.stride[1]
               and conv.padding[0] == conv.padding[1])
-    plain = (conv.dilation == (1, 1) and conv.groups == 1 and conv.bias is not None
-             and conv.padding_mode == "zeros"
-             and getattr(conv, "output_padding", (0, 0)) == (0, 0))
-    return x.device.type == "cpu" and square and plain
+    return x.device.type == "cpu" and square and _plain(conv) and conv.bias is not None
 
 
 class Conv2dMatmulGrad(nn.Conv2d):
@@ -129,9 +134,7 @@ class Conv2dMatmulGrad(nn.Conv2d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not _matmul_grad_pays(self, x):
             return super().forward(x)
-        dtype = _autocast_dtype(x)
-        return _MatmulWeightGrad.apply(x.to(dtype), self.weight.to(dtype), self.bias.to(dtype),
-                                       self.stride[0], self.padding[0], False)
+        return _with_matmul_grad(self, x)
 
 
 class ConvTranspose2dMatmulGrad(nn.ConvTranspose2d):
@@ -141,9 +144,7 @@ class ConvTranspose2dMatmulGrad(nn.ConvTranspose2d):
     def forward(self, x: torch.Tensor, output_size: list[int] | None = None) -> torch.Tensor:
         if output_size is not None or not _matmul_grad_pays(self, x):
             return super().forward(x, output_size)
-        dtype = _autocast_dtype(x)
-        return _MatmulWeightGrad.apply(x.to(dtype), self.weight.to(dtype), self.bias.to(dtype),
-                                       self.stride[0], self.padding[0], True)
+        return _with_matmul_grad(self, x)
 
 
 def conv_encoder(out_features: int) -> nn.Sequential:
