@@ -14,10 +14,10 @@ import markdown
 
 from .errors import ReportBuilderError
 from .evaluate import CONFIDENT  # drafts may quote the threshold
+from .numbers import NUMBER
 from .spec import ROOT, Spec
 
 ANSWERS = ROOT / "templates" / "answers"
-NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:e[-+]?\d+)?%?")  # as verify reads them
 
 
 def significant(value: float, digits: int = 3) -> str:

@@ -287,13 +287,26 @@ def notebook(
     typer.echo(f"notebook: {path}")
 
 
-def _print_checks(title: str, checks) -> None:
-    table = Table(title=title, title_justify="left")
-    for column in ("check", "result", "detail"):
+STATUS_STYLE = {"confirmed": "[green]confirmed", "weak": "[cyan]weak",
+                "unverifiable": "[yellow]unverifiable", "contradicted": "[red]contradicted",
+                "missing": "[yellow]missing", "present": "present", "note": "note"}
+VERDICT_STYLE = {"consistent": "green", "partly verifiable": "yellow", "inconsistent": "red"}
+
+
+def _print_verdict(verdict) -> None:
+    table = Table(title=f"verify {verdict.pdf}" + (f" against {verdict.notebook}"
+                                                   if verdict.notebook else ""),
+                  title_justify="left")
+    for column in ("what", "where", "result", "detail"):
         table.add_column(column)
-    for check in checks:
-        table.add_row(check.name, "[green]pass" if check.passed else "[red]FAIL", check.detail)
+    for item in verdict.evidence:
+        table.add_row(item.what, item.subject, STATUS_STYLE[item.status], item.detail)
     Console().print(table)
+    for warning in verdict.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(verdict.counts.items()))
+    style = VERDICT_STYLE[verdict.verdict]
+    console.print(f"[{style}]{verdict.verdict}[/{style}] ({counts})", highlight=False)
 
 
 @app.command()
@@ -303,65 +316,82 @@ def verify(
         "--notebook", help="Compare with this notebook (for PDFs report-builder did not build).")
     ] = None,
     problem: Annotated[str | None, typer.Option(
-        help="Check the problem's required sections too (with --notebook or --batch).")] = None,
+        help="Also look for the problem's required items (with --notebook or --batch).")] = None,
     batch: Annotated[Path | None, typer.Option(
-        help="Verify every DIR/<student>/{*.pdf,*.ipynb}; writes summary.csv and .html.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
+        help="Verify every DIR/<student>/{*.pdf,*.ipynb}, each PDF against every notebook; "
+             "writes summary.csv and .html.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the verdicts as JSON.")] = False,
 ) -> None:
-    """Check that a PDF says what its runs measured, or agrees with its notebook."""
-    from . import verify as checks_module
+    """Check a PDF against what its runs measured, or against the notebook beside it.
+
+    Verdicts: consistent, partly verifiable (some figures or numbers cannot be checked:
+    listed), inconsistent (evidence against the pair). Exit 1 only for inconsistent or an
+    error."""
+    import json
+
+    from . import verify as checks
 
     _setup_logging(False)
     try:
-        sections = _sections(problem)
+        items = _items(problem)
         if batch is not None:
-            return _verify_batch(batch, sections)
-        if pdf is None:
-            _fail("give a PDF to verify, or --batch DIR")
-        if notebook_file is not None:
-            checks = checks_module.verify_with_notebook(pdf, notebook_file, sections)
+            rows = _verify_batch(batch, items, problem or "", as_json)
+            verdicts = [row.verdict for row in rows]
+            if as_json:
+                typer.echo(json.dumps([row.as_dict() for row in rows], indent=2))
         else:
-            checks = checks_module.verify_build(pdf)
+            if pdf is None:
+                _fail("give a PDF to verify, or --batch DIR")
+            verdict = checks.verify_submission(pdf, notebook_file, items, problem or "") \
+                if notebook_file is not None else checks.verify_build(pdf)
+            verdicts = [verdict]
+            if as_json:
+                typer.echo(json.dumps(verdict.as_dict(), indent=2))
+            else:
+                _print_verdict(verdict)
     except ReportBuilderError as err:
         _fail(str(err))
-    if as_json:
-        typer.echo(checks_module.as_json(checks))
-    else:
-        _print_checks(f"verify {pdf}", checks)
-    failed = sum(not check.passed for check in checks)
-    if failed:
-        console.print(f"[red]{failed} of {len(checks)} checks failed")
+    if any(v.verdict == checks.INCONSISTENT for v in verdicts):
         raise typer.Exit(1)
-    console.print(f"all {len(checks)} checks passed")
 
 
-def _sections(problem: str | None) -> list[str] | None:
+def _items(problem: str | None) -> dict[str, list[str]] | None:
     if problem is None:
         return None
     from .spec import load_spec
 
-    return load_spec(problem).sections
+    return load_spec(problem).submission_items
 
 
-def _verify_batch(root: Path, sections: list[str] | None) -> None:
+def _verify_batch(root: Path, items, problem: str, quiet: bool):
     from .verify import verify_batch
+    from .verify.batch import student_folders
 
-    if not root.is_dir():
-        _fail(f"{root} is not a folder of submissions (DIR/<student>/*.pdf, *.ipynb)")
+    total = 2 * len(student_folders(root))
     with Progress(TextColumn("verifying"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.description}"), console=console) as progress:
-        task = progress.add_task("", total=sum(1 for p in root.iterdir() if p.is_dir()))
+                  TextColumn("{task.description}"), console=console,
+                  disable=quiet) as progress:
+        task = progress.add_task("", total=total)
 
-        def advance(student: str) -> None:
-            progress.update(task, advance=1, description=student)
+        def advance(step: str) -> None:
+            progress.update(task, advance=1, description=step)
 
-        rows = verify_batch(root, sections, advance)
-    table = Table("student", "result", "failed checks")
-    for row in rows:
-        table.add_row(row["student"], "[green]pass" if row["passed"] else "[red]FAIL",
-                      row["failed"])
-    Console().print(table)
-    typer.echo(f"summary: {root / 'summary.csv'}, {root / 'summary.html'}")
+        rows = verify_batch(root, items, problem, advance)
+    if not quiet:
+        table = Table("student", "verdict", "flags", "evidence")
+        for row in rows:
+            style = VERDICT_STYLE[row.verdict.verdict]
+            table.add_row(row.student, f"[{style}]{row.verdict.verdict}", "; ".join(row.flags),
+                          _short_evidence(row.verdict))
+        Console().print(table)
+        typer.echo(f"summary: {root / 'summary.csv'}, {root / 'summary.html'}")
+    return rows
+
+
+def _short_evidence(verdict) -> str:
+    counts = verdict.counts
+    return ", ".join(f"{counts[s]} {s}" for s in ("confirmed", "weak", "unverifiable",
+                                                   "contradicted") if counts[s])
 
 
 @app.command("list")

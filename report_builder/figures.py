@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from .answers import epochs  # noqa: E402
-from .files import atomic_write_bytes, sha256_bytes  # noqa: E402
+from .files import atomic_write_bytes, pixels_sha256, sha256_bytes  # noqa: E402
 
 DPI = 150
 plt.rcParams.update({
@@ -306,13 +306,6 @@ def redraw(kind: str, labels: list, arrays: dict[str, np.ndarray]) -> bytes:
     if kind == "latent_scatter":
         return _draw_latent_scatter(labels[0], arrays["means"], arrays["labels"], labels[1])
     raise ValueError(f"unknown figure kind {kind!r}")
-
-
-def pixels_sha256(image: Image.Image) -> str:
-    """Hash of the decoded RGBA pixels: survives the PNG's re-encoding inside a PDF, so
-    `verify` can match an image taken out of the PDF against the manifest."""
-    pixels = np.asarray(image.convert("RGBA"))
-    return hashlib.sha256(f"{pixels.shape}".encode() + pixels.tobytes()).hexdigest()
 
 
 _CODE_VERSION = hashlib.sha256(inspect.getsource(sys.modules[__name__]).encode()).hexdigest()[:12]

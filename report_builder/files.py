@@ -35,3 +35,12 @@ def sha256_bytes(data: bytes) -> str:
 
 def sha256_file(path: Path) -> str:
     return sha256_bytes(path.read_bytes())
+
+
+def pixels_sha256(image) -> str:
+    """Hash of a PIL image's decoded RGBA pixels: survives the PNG's re-encoding inside a
+    PDF, so `verify` can match an image taken out of the PDF against the manifest."""
+    import numpy as np
+
+    pixels = np.asarray(image.convert("RGBA"))
+    return hashlib.sha256(f"{pixels.shape}".encode() + pixels.tobytes()).hexdigest()

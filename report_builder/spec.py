@@ -115,6 +115,9 @@ class Spec(Strict):
     interpolation: Interpolation | None = None
     figures: list[FigureSpec]
     sections: list[str] = []
+    # What a student's own PDF must show, each item with the phrases that name it, matched
+    # loosely by `verify --problem` (case, spacing, β or beta, = or :, 10 or 10.0 alike).
+    submission_items: dict[str, list[str]] = {}
     questions: dict[str, Question]
     profiles: dict[str, Profile] = {}
 

@@ -30,3 +30,11 @@ def quick_build(tmp_path_factory):
                                       "--cache-dir", str(cache), "--dataset", "mnist-5k"])
     assert result.exit_code == 0, result.output
     return out, cache, result.output
+
+
+@pytest.fixture(scope="session")
+def students():
+    """Three students' course notebooks (tests/submissions.py): alice, bob, carol."""
+    from submissions import student
+
+    return {name: student(name, seed) for seed, name in enumerate(("alice", "bob", "carol"), 1)}

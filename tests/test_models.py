@@ -138,6 +138,14 @@ def test_the_matmul_weight_gradient_under_bf16_autocast(make_layer, shape):
     y_ours.float().square().sum().backward()
     y_course.float().square().sum().backward()
     assert ours.weight.grad.dtype == torch.float32
-    scale = course.weight.grad.abs().max()
-    assert (ours.weight.grad - course.weight.grad).abs().max() < 0.02 * scale
-    assert torch.allclose(ours.bias.grad, course.bias.grad, rtol=0.02, atol=0.02 * scale)
+    # Both are bf16 approximations; how close they are to each other depends on the CPU
+    # (native bf16 on AMX, emulated on AVX2). What must hold everywhere: ours is as close
+    # to the exact gradient of the same computation (float64, the bf16 input, the same
+    # upstream gradient) as oneDNN's is.
+    exact = _course_twin(ours).double()
+    (exact(x.bfloat16().double()) * 2 * y_course.detach().double()).sum().backward()
+    for name in ("weight", "bias"):
+        truth = getattr(exact, name).grad.float()
+        error_ours = (getattr(ours, name).grad - truth).abs().max()
+        error_course = (getattr(course, name).grad - truth).abs().max()
+        assert error_ours <= 1.5 * error_course + 1e-3 * truth.abs().max(), name

@@ -1,0 +1,27 @@
+"""How numbers are written in a report: one syntax for the drafts that quote them and for
+`verify` that reads them back. No heavy imports: `verify` starts without torch."""
+
+import re
+
+# Every number a text shows: integers, decimals, scientific notation, percentages.
+NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:e[-+]?\d+)?%?")
+
+
+def value_of(text: str) -> float:
+    """The value a printed number stands for ('96%' -> 0.96)."""
+    return float(text[:-1]) / 100 if text.endswith("%") else float(text)
+
+
+def last_place(text: str) -> float:
+    """One unit in the last printed place: '0.0036' -> 1e-4, '1.18e+03' -> 10, '96%' -> 0.01."""
+    body = text.rstrip("%").lstrip("-")
+    mantissa, _, exponent = body.lower().partition("e")
+    places = len(mantissa.split(".")[1]) if "." in mantissa else 0
+    unit = 10.0 ** (int(exponent or 0) - places)
+    return unit / 100 if text.endswith("%") else unit
+
+
+def significant_digits(text: str) -> int:
+    """'0.0036' -> 2, '136.6' -> 4, '1.18e+03' -> 3."""
+    digits = text.rstrip("%").lstrip("-").lower().partition("e")[0].replace(".", "")
+    return len(digits.lstrip("0")) or 1

@@ -1,0 +1,20 @@
+"""Consistency checks for TAs: does a PDF say what its runs measured, and does it agree
+with the notebook handed in beside it?
+
+- `verify_build`: a PDF report-builder built carries `manifest.json`; its figures are checked
+  pixel for pixel, its answers' numbers against the measurements (manifest.py).
+- `verify_submission`: any PDF against any notebook, as students make them: figures matched
+  by content through screenshots, crops and JPEG (figures.py), numbers at the precision the
+  PDF prints (quotes.py), paired in submission.py into a verdict with evidence (verdict.py).
+- `verify_batch`: a class at once, each PDF against every notebook (batch.py).
+
+Nothing here imports torch or matplotlib: `verify` starts in well under a second.
+"""
+
+from .batch import Row, verify_batch
+from .manifest import verify_build
+from .submission import verify_submission
+from .verdict import CONSISTENT, INCONSISTENT, PARTLY, Evidence, Verdict
+
+__all__ = ["CONSISTENT", "INCONSISTENT", "PARTLY", "Evidence", "Row", "Verdict",
+           "verify_batch", "verify_build", "verify_submission"]

@@ -1,0 +1,212 @@
+"""A class's submissions at once: DIR/<student>/ holds one PDF and one notebook.
+
+Every PDF is compared with its own notebook (submission.py), and its figures with every
+other student's notebook: a PDF whose figures another notebook explains better than its
+own (swapped or copied work) is `inconsistent`; one that shares figures with another
+notebook as well is flagged. A notebook figure that three or more students' notebooks show
+(the data preview, fixed-input reconstructions, collapsed grids) is common: weak evidence
+for its own student and none against anybody else.
+"""
+
+import csv
+import io
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import ReportBuilderError
+from ..files import atomic_write_text
+from . import figures as match
+from .submission import Handed, Submission, check_items, compare, load_notebook, load_submission
+from .verdict import Evidence, Verdict
+
+COMMON_NOTEBOOKS = 3  # a figure in this many students' notebooks is common
+# Figures of another notebook it takes to say a PDF came from there: one alone may be a
+# figure that every student's run draws alike (a collapsed run's reconstructions) in a
+# folder too small to tell it common.
+SHARED_TO_ACCUSE = 2
+SCREEN_SLACK = 0.1  # thumbnails (48 px) score a same figure this much lower, at most
+
+
+@dataclass
+class Row:
+    student: str
+    verdict: Verdict
+    flags: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"student": self.student, **self.verdict.as_dict(), "flags": self.flags}
+
+
+def student_folders(root: Path) -> list[Path]:
+    if not root.is_dir():
+        raise ReportBuilderError(f"{root} is not a folder of submissions: give DIR with "
+                                 "DIR/<student>/*.pdf and *.ipynb")
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and
+                     (any(p.glob("*.pdf")) or any(p.glob("*.ipynb"))))
+    if not folders:
+        raise ReportBuilderError(f"{root} holds no submissions: expected DIR/<student>/ "
+                                 "folders with a PDF and a notebook each")
+    return folders
+
+
+def _load(folder: Path) -> tuple[Submission | None, Handed | None, str]:
+    """The student's PDF and notebook, and what is wrong with the folder ('' if nothing).
+    A PDF without a notebook is still read: other notebooks can explain it."""
+    pdfs, notebooks = sorted(folder.glob("*.pdf")), sorted(folder.glob("*.ipynb"))
+    trouble = "" if len(pdfs) == 1 and len(notebooks) == 1 else \
+        f"expected one PDF and one notebook, found {len(pdfs)} and {len(notebooks)}"
+    try:
+        submission = load_submission(pdfs[0]) if len(pdfs) == 1 else None
+        notebook = load_notebook(notebooks[0]) if len(notebooks) == 1 else None
+    except ReportBuilderError as err:
+        return None, None, str(err)
+    return submission, notebook, trouble
+
+
+def _compare(submission: Submission, notebook: Handed, common: frozenset[int]) -> Verdict:
+    return compare(submission, notebook, common)
+
+
+def _one_thread() -> None:
+    cv2.setNumThreads(1)  # one process a core already
+
+
+def verify_batch(root: Path, items: dict[str, list[str]] | None, problem: str,
+                 advance, jobs: int | None = None) -> list[Row]:
+    """Each student's files are read and compared in worker processes (one a core);
+    the all-pairs cross-check is one matrix product per pair of students, here."""
+    folders = student_folders(root)
+    names = [folder.name for folder in folders]
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(folders)))
+    # The platform's default start (fork on Linux): the workers run only this package's
+    # image and PDF code, never torch, so a caller's OpenMP threads cannot bite them; and
+    # unlike spawn it does not re-run a TA's unguarded script or notebook in each worker.
+    with ProcessPoolExecutor(workers, initializer=_one_thread) as pool:
+        loaded = {}
+        for name, result in zip(names, pool.map(_load, folders), strict=True):
+            loaded[name] = result
+            advance(f"read {name}")
+        notebooks = {name: nb for name, (_, nb, _) in loaded.items() if nb is not None}
+        common = _common_figures(notebooks)
+        pending = {name: pool.submit(_compare, submission, notebook,
+                                     common.get(name, frozenset()))
+                   for name, (submission, notebook, _) in loaded.items()
+                   if submission is not None and notebook is not None}
+        rows = []
+        for name, (submission, _, trouble) in loaded.items():
+            verdict = pending[name].result() if name in pending else Verdict(
+                str(root / name), None, [Evidence("files", name, "unverifiable", trouble)])
+            verdict.warnings += [trouble] if trouble else []
+            row = Row(name, verdict)
+            if submission is not None:
+                if items:
+                    check_items(row.verdict, items, submission.text, problem)
+                _cross_check(row, submission, notebooks, common)
+            rows.append(row)
+            advance(name)
+    write_summary(root, rows)
+    return rows
+
+
+def _thumbs(pictures: list[match.Picture | None]) -> list[tuple[int, match.Picture]]:
+    return [(i, p) for i, p in enumerate(pictures) if p is not None]
+
+
+def _common_figures(notebooks: dict[str, Handed]) -> dict[str, frozenset[int]]:
+    """Per student, the notebook figures that COMMON_NOTEBOOKS or more notebooks show."""
+    entries = [(name, i, p) for name, nb in notebooks.items()
+               for i, p in _thumbs(nb.figures.pictures)]
+    if not entries:
+        return {}
+    similar = _similarity([p for _, _, p in entries], [p for _, _, p in entries])
+    owners = np.array([name for name, _, _ in entries])
+    common: dict[str, set[int]] = {}
+    for row, (name, index, _) in enumerate(entries):
+        # Lenient (the thumbnails' screen): calling a figure common errs toward accusing
+        # nobody.
+        if len(set(owners[similar[row] >= match.SAME - SCREEN_SLACK])) >= COMMON_NOTEBOOKS:
+            common.setdefault(name, set()).add(index)
+    return {name: frozenset(indices) for name, indices in common.items()}
+
+
+def _similarity(rows: list[match.Picture], cols: list[match.Picture]) -> np.ndarray:
+    """Whole-picture NCC of every pair at once; -1 where kinds or shapes differ."""
+    scores = np.stack([r.thumb for r in rows]) @ np.stack([c.thumb for c in cols]).T
+    aspect = np.log([r.aspect for r in rows])[:, None] - np.log([c.aspect for c in cols])
+    kinds = np.array([r.kind for r in rows])[:, None] == np.array([c.kind for c in cols])
+    ok = kinds & (np.abs(aspect) <= np.log(match.MAX_ASPECT_RATIO))
+    return np.where(ok, scores, -1.0)
+
+
+def _cross_check(row: Row, submission: Submission, notebooks: dict[str, Handed],
+                 common: dict[str, frozenset[int]]) -> None:
+    mine = [p for _, p in _thumbs(submission.figures.pictures) if not p.weak]
+    if not mine:
+        return
+    own = row.verdict.counts["confirmed"]
+    for other, notebook in notebooks.items():
+        if other == row.student:
+            continue
+        theirs = [(i, p) for i, p in _thumbs(notebook.figures.pictures)
+                  if not p.weak and i not in common.get(other, ())]
+        if not theirs:
+            continue
+        shared = _shared(mine, [p for _, p in theirs])
+        if shared > own and shared >= SHARED_TO_ACCUSE:
+            row.verdict.evidence.append(Evidence(
+                "other notebook", other, "contradicted",
+                f"{shared} of its figures are outputs of {other}'s notebook, {own} of its "
+                "own: swapped or copied work?"))
+            row.flags.append(f"matches {other}'s notebook better than its own")
+        elif shared:
+            row.flags.append(f"shares {shared} figure(s) with {other}'s notebook")
+
+
+def _shared(mine: list[match.Picture], theirs: list[match.Picture]) -> int:
+    """How many of `mine` are among `theirs`: thumbnails screen all pairs at once (with some
+    slack below SAME, as they are coarser), the full working size decides."""
+    similar = _similarity(mine, theirs)
+    return sum(any(match.same(mine[i], theirs[j]) >= match.SAME
+                   for j in np.flatnonzero(row >= match.SAME - SCREEN_SLACK))
+               for i, row in enumerate(similar))
+
+
+def write_summary(root: Path, rows: list[Row]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["student", "verdict", "confirmed", "weak", "unverifiable",
+                     "contradicted", "flags", "evidence"])
+    for row in rows:
+        counts = row.verdict.counts
+        writer.writerow([row.student, row.verdict.verdict, counts["confirmed"], counts["weak"],
+                         counts["unverifiable"], counts["contradicted"],
+                         "; ".join(row.flags), _evidence_text(row.verdict)])
+    atomic_write_text(root / "summary.csv", buffer.getvalue())
+    atomic_write_text(root / "summary.html", _summary_html(rows))
+
+
+def _evidence_text(verdict: Verdict) -> str:
+    return "; ".join(f"{e.subject}: {e.detail}" for e in verdict.evidence
+                     if e.status in ("contradicted", "unverifiable"))
+
+
+def _summary_html(rows: list[Row]) -> str:
+    from html import escape
+
+    colour = {"consistent": "ok", "partly verifiable": "part", "inconsistent": "bad"}
+    body = "".join(
+        f"<tr><td>{escape(r.student)}</td>"
+        f"<td class=\"{colour[r.verdict.verdict]}\">{r.verdict.verdict}</td>"
+        f"<td>{escape('; '.join(r.flags))}</td>"
+        f"<td>{escape(_evidence_text(r.verdict))}</td></tr>" for r in rows)
+    return ("<!DOCTYPE html><meta charset=utf-8><title>verify summary</title><style>"
+            "td,th{border-bottom:1px solid #ccc;padding:2px 8px;text-align:left;"
+            "vertical-align:top}.ok{color:green}.part{color:#a60}"
+            ".bad{color:#b00;font-weight:bold}</style>"
+            "<table><tr><th>student</th><th>verdict</th><th>flags</th><th>evidence</th></tr>"
+            f"{body}</table>\n")

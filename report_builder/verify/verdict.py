@@ -1,0 +1,49 @@
+"""What `verify` concludes, in plain data: evidence items and the verdict they add up to.
+
+`inconsistent` when the contradictions outnumber what confirms the pair (the notebook is not
+where the PDF came from), or another student's notebook explains the PDF better (batch),
+or, for a report-builder PDF (`strict`), any check fails; `consistent` when something
+confirms it and nothing is unverifiable or contradicted; `partly verifiable` otherwise.
+"""
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+
+CONSISTENT, PARTLY, INCONSISTENT = "consistent", "partly verifiable", "inconsistent"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    what: str  # figure, number, item, notebook figures, other notebook, check
+    subject: str  # where: "page 3, image 2", "0.0036", "Q2"
+    status: str  # confirmed, weak, unverifiable, contradicted, missing, present, note
+    detail: str
+
+
+@dataclass
+class Verdict:
+    pdf: str
+    notebook: str | None
+    evidence: list[Evidence]
+    warnings: list[str] = field(default_factory=list)
+    strict: bool = False  # a report-builder PDF: any contradicted check is inconsistent
+
+    @property
+    def counts(self) -> Counter:
+        return Counter(e.status for e in self.evidence)
+
+    @property
+    def verdict(self) -> str:
+        counts = self.counts
+        confirmed = counts["confirmed"]
+        if any(e.what == "other notebook" for e in self.evidence) or \
+                counts["contradicted"] > (0 if self.strict else confirmed):
+            return INCONSISTENT
+        if confirmed and not (counts["contradicted"] or counts["unverifiable"]):
+            return CONSISTENT
+        return PARTLY
+
+    def as_dict(self) -> dict:
+        return {"pdf": self.pdf, "notebook": self.notebook, "verdict": self.verdict,
+                "counts": dict(self.counts), "warnings": self.warnings,
+                "evidence": [asdict(e) for e in self.evidence]}

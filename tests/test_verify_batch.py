@@ -1,0 +1,70 @@
+"""A class at once: every PDF against every notebook."""
+
+import json
+import shutil
+
+import pytest
+from submissions import jpeg, report_text, scaled, write_notebook, write_pdf
+from typer.testing import CliRunner
+
+from report_builder.cli import app
+from report_builder.errors import ReportBuilderError
+from report_builder.verify import verify_batch
+
+
+@pytest.fixture(scope="module")
+def classroom(students, tmp_path_factory):
+    """alice, bob and carol hand in; bob and carol swapped their PDFs."""
+    root = tmp_path_factory.mktemp("class")
+    owner = {"alice": "alice", "bob": "carol", "carol": "bob"}  # whose PDF sits where
+    for folder, author in owner.items():
+        made = students[author]
+        (root / folder).mkdir()
+        write_notebook(root / folder / "notebook.ipynb", students[folder])
+        write_pdf(root / folder / "report.pdf", report_text(made),
+                  [jpeg(scaled(image, 0.8)) for role, image in made.figures
+                   if role != "preview"])
+    return root
+
+
+def test_a_swapped_pair_is_flagged_with_its_evidence(classroom):
+    rows = {row.student: row for row in verify_batch(classroom, None, "", lambda _: None)}
+    assert rows["alice"].verdict.verdict == "consistent" and not rows["alice"].flags
+    for student, other in (("bob", "carol"), ("carol", "bob")):
+        assert rows[student].verdict.verdict == "inconsistent"
+        assert rows[student].flags == [f"matches {other}'s notebook better than its own"]
+        evidence = [e for e in rows[student].verdict.evidence if e.what == "other notebook"]
+        assert evidence[0].subject == other and "of its figures" in evidence[0].detail
+    summary = (classroom / "summary.csv").read_text().splitlines()
+    assert summary[0].startswith("student,verdict") and len(summary) == 4
+    assert summary[1].startswith("alice,consistent")
+
+
+def test_batch_cli_honours_json_and_exits_non_zero_on_inconsistent(classroom):
+    result = CliRunner().invoke(app, ["verify", "--batch", str(classroom), "--json"])
+    assert result.exit_code == 1
+    rows = json.loads(result.stdout)
+    assert [(r["student"], r["verdict"]) for r in rows] == [
+        ("alice", "consistent"), ("bob", "inconsistent"), ("carol", "inconsistent")]
+
+
+def test_a_pdf_without_a_notebook_is_listed_and_still_cross_checked(classroom, tmp_path):
+    shutil.copytree(classroom / "alice", tmp_path / "alice")
+    (tmp_path / "dave").mkdir()  # dave hands in bob's report and no notebook
+    shutil.copy(classroom / "carol" / "report.pdf", tmp_path / "dave" / "report.pdf")
+    result = CliRunner().invoke(app, ["verify", "--batch", str(tmp_path)])
+    assert result.exit_code == 0, result.output  # nothing in this folder contradicts it
+    assert "found 1 and 0" in (tmp_path / "summary.csv").read_text()
+    (tmp_path / "eve").mkdir()  # eve hands in alice's report
+    shutil.copy(classroom / "alice" / "report.pdf", tmp_path / "eve" / "report.pdf")
+    rows = {r.student: r for r in verify_batch(tmp_path, None, "", lambda _: None)}
+    assert rows["eve"].verdict.verdict == "inconsistent"
+    assert rows["eve"].flags == ["matches alice's notebook better than its own"]
+    assert rows["alice"].verdict.verdict == "consistent"
+
+
+def test_an_empty_folder_is_an_error(tmp_path):
+    with pytest.raises(ReportBuilderError, match="holds no submissions"):
+        verify_batch(tmp_path, None, "", lambda _: None)
+    result = CliRunner().invoke(app, ["verify", "--batch", str(tmp_path), "--json"])
+    assert result.exit_code == 1 and "holds no submissions" in result.output
