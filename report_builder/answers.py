@@ -12,6 +12,7 @@ from pathlib import Path
 import jinja2
 import markdown
 
+from .data import words_for
 from .errors import ReportBuilderError
 from .evaluate import CONFIDENT  # drafts may quote the threshold
 from .numbers import NUMBER
@@ -89,6 +90,7 @@ def answer_context(numbers: dict) -> dict:
         "interpolation": numbers["interpolation"],
         "paths": numbers["paths"],
         "data": numbers["data"],
+        "words": words_for(numbers["data"]["name"]),
         "profile": numbers["profile"],
         "test_spread": numbers["test_spread"],
         "samples_scored": numbers["samples_scored"],

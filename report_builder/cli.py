@@ -172,12 +172,17 @@ def _options(problem, out, dataset, data_root, profile, seed, device, precision,
         _fail(f"--jobs {jobs}: give at least 1 (runs trained side by side)")
     from .build import BuildOptions
     from .jobs import default_jobs
-    from .spec import load_spec
+    from .plan import run_names
+    from .spec import load_spec, with_profile
 
     try:
-        load_spec(problem)  # an unknown problem fails first
+        spec = with_profile(load_spec(problem), profile)  # an unknown problem fails first
     except ReportBuilderError as err:
         _fail(str(err))
+    unknown = [name for name in retrain or () if name != "all" and name not in run_names(spec)]
+    if unknown:
+        _fail(f"--retrain {unknown[0]}: {problem} has no run of that name; use all or one of "
+              f"{', '.join(run_names(spec))}")
     return BuildOptions(
         problem=problem, out=out or Path("outputs") / problem, cache_dir=cache_dir,
         dataset=dataset, data_root=data_root, profile=profile, seed=seed, device=device,

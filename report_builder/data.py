@@ -20,6 +20,17 @@ from .errors import ReportBuilderError
 log = logging.getLogger(__name__)
 
 DATASETS = ("auto", "mnist", "mnist-5k", "fashion-mnist")
+# What the report calls one image of each data set, so no text says "digit" of a shirt.
+WORDS = {
+    "digits": {"noun": "digit", "nouns": "digits", "judge": "digit classifier",
+               "look": "handwritten digits"},
+    "clothing": {"noun": "garment", "nouns": "garments", "judge": "clothing classifier",
+                 "look": "pictures of clothing"},
+}
+
+
+def words_for(name: str) -> dict[str, str]:
+    return WORDS["clothing" if name.startswith("fashion") else "digits"]
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 IDX_FILES = {
     "train_images": "train-images-idx3-ubyte",

@@ -19,6 +19,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from .answers import epochs  # noqa: E402
@@ -223,13 +224,20 @@ def plot_manifold(name, caption, title, z: np.ndarray, images: np.ndarray,
                   "manifold")
 
 
+def manifold_ticks(size: int, limit: float) -> tuple[np.ndarray, list[str]]:
+    """Round z values (-4, -2, 0, 2, 4) and where they fall on a size x size grid over
+    [-limit, limit], as fractional tile indices: an even-sized grid has no tile at 0."""
+    values = MaxNLocator(nbins=4).tick_values(-limit, limit)
+    values = values[np.abs(values) <= limit + 1e-9]
+    return (values + limit) / (2 * limit) * (size - 1), [f"{value:g}" for value in values]
+
+
 def _draw_manifold(title, images, size, limit) -> bytes:
     fig, ax = plt.subplots(figsize=(4.6, 4.8))
     ax.imshow(montage(images, size), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-    ticks = [0, size // 2, size - 1]
-    values = np.linspace(-limit, limit, size)
-    ax.set_xticks([t * TILE + 14 for t in ticks], [f"{values[t]:.1f}" for t in ticks])
-    ax.set_yticks([t * TILE + 14 for t in ticks], [f"{values[::-1][t]:.1f}" for t in ticks])
+    tiles, labels = manifold_ticks(size, limit)
+    ax.set_xticks(tiles * TILE + 13.5, labels)  # 13.5: the centre of a tile's 28 pixels
+    ax.set_yticks((size - 1 - tiles) * TILE + 13.5, labels)  # z2 grows upwards
     ax.set_xlabel("z₁")
     ax.set_ylabel("z₂")
     ax.set_title(title)
@@ -248,7 +256,7 @@ def _draw_latent_scatter(title, means, labels, limit) -> bytes:
     fig, ax = plt.subplots(figsize=(3.6, 3.2))
     points = ax.scatter(means[:, 0], means[:, 1], c=labels, cmap="tab10", s=3, vmin=-0.5,
                         vmax=9.5, rasterized=True)
-    fig.colorbar(points, ax=ax, ticks=range(10), label="digit")
+    fig.colorbar(points, ax=ax, ticks=range(10), label="class")
     ax.set_xlim(-limit, limit)
     ax.set_ylim(-limit, limit)
     ax.set_aspect("equal")

@@ -52,6 +52,17 @@ def run_plan(spec: Spec, seed: int, precision: str) -> dict[str, RunConfig]:
     return plan
 
 
+def run_names(spec: Spec) -> list[str]:
+    """Every name `--retrain` takes: the judge, the fixed runs, the tuned run and each
+    search run (every β at the first rung's and the full search's epochs)."""
+    names = ["classifier", *spec.runs]
+    if spec.beta_search:
+        rungs = dict.fromkeys([first_rung_epochs(spec), spec.beta_search.search_epochs])
+        names += [spec.beta_search.run, *(search_name(beta, epochs) for epochs in rungs
+                                          for beta in spec.beta_search.betas)]
+    return names
+
+
 def second_rung(spec: Spec, seed: int, precision: str, kept: list[float]) -> dict[str, RunConfig]:
     """With successive halving, the kept betas trained for the full search epochs."""
     epochs = spec.beta_search.search_epochs

@@ -15,6 +15,7 @@ from pathlib import Path
 import jinja2
 
 from .answers import epochs
+from .data import words_for
 from .files import atomic_write_bytes, atomic_write_json, atomic_write_text, sha256_bytes
 from .spec import ROOT, Spec
 
@@ -117,6 +118,7 @@ def render_report(spec: Spec, options, numbers: dict, answers: dict, figures: di
     html = environment().get_template(spec.template).render(
         spec=json.loads(spec.model_dump_json()),
         numbers=numbers,
+        words=words_for(numbers["data"]["name"]),
         answers=answers,
         figures=figures,
         quick=options.profile != "full",

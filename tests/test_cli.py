@@ -80,3 +80,17 @@ def test_status_and_clean_on_an_empty_cache(tmp_path):
     assert result.exit_code == 0 and "missing" in result.output
     result = invoke("clean", "--cache-dir", str(tmp_path / "runs"))
     assert result.exit_code == 0 and "removed 0 cache entries" in result.output
+
+
+def test_an_unknown_retrain_name_fails_before_anything_trains(tmp_path):
+    result = invoke("problem1", "--retrain", "vae_beta0", "--retrain", "nosuchrun",
+                    "--cache-dir", str(tmp_path / "runs"), "--out", str(tmp_path / "out"))
+    one_line_error(result, "--retrain nosuchrun")
+    assert "vae_beta0" in result.output and "vae_tuned" in result.output  # the choices
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "out").exists()
+
+
+def test_retrain_takes_the_profiles_search_run_names():
+    result = invoke("problem1", "--profile", "quick", "--retrain", "search_beta_0.001_e1",
+                    "--retrain", "all", "--dry-run", "--dataset", "mnist-5k")
+    assert result.exit_code == 0, result.output

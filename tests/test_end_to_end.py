@@ -88,3 +88,44 @@ def test_two_concurrent_builds_train_each_run_once(tmp_path):
         trained = [m for m in manifests for run in m["runs"].values()
                    if run["key"] == key and not run["reused"]]
         assert len(trained) == 1, key
+
+
+def test_every_file_the_build_writes_is_readable_as_a_plain_write_makes_it(quick_build):
+    import os
+    import stat
+
+    out, cache, _ = quick_build
+    umask = os.umask(0)
+    os.umask(umask)
+    expected = 0o666 & ~umask
+    files = [p for folder in (out, cache) for p in folder.rglob("*") if p.is_file()]
+    assert any(p.name == "problem_1_solution.pdf" for p in files) and len(files) > 20
+    modes = {stat.S_IMODE(p.stat().st_mode) for p in files if not p.name.endswith(".lock")}
+    assert modes == {expected}, {oct(m) for m in modes}
+
+
+def empty_share(page) -> float:
+    """The share of a laid-out page's content area below its last line, image or row."""
+    leaves = ("LineBox", "InlineReplacedBox", "BlockReplacedBox", "TableRowBox")
+
+    def bottom(box) -> float:
+        lowest = 0.0
+        for child in getattr(box, "children", None) or []:
+            if type(child).__name__ == "MarginBox":  # the footer
+                continue
+            if type(child).__name__ in leaves:
+                lowest = max(lowest, child.position_y + child.margin_height())
+            lowest = max(lowest, bottom(child))
+        return lowest
+
+    box = page._page_box
+    return (box.margin_top + box.height - bottom(box)) / box.height
+
+
+def test_no_page_but_the_last_is_more_than_a_third_empty(built):
+    from weasyprint import HTML
+
+    out, _ = built
+    pages = HTML(string=(out / "report.html").read_text(), base_url=str(out)).render().pages
+    empty = [round(empty_share(page), 2) for page in pages]
+    assert len(empty) >= 5 and max(empty[:-1]) <= 1 / 3, empty

@@ -50,3 +50,11 @@ def test_beta_search_legend_names_each_rung_in_epochs(monkeypatch):
     figures.plot_beta_search("search", "caption", rungs, chosen=1e-4).draw()
     legend = [text.get_text() for text in drawn[0].legends[0].get_texts()]
     assert legend[:2] == ["1 epoch", "5 epochs"]
+
+
+def test_manifold_ticks_are_the_grids_round_z_values():
+    from report_builder.figures import manifold_ticks
+
+    tiles, labels = manifold_ticks(20, 4.0)
+    assert labels == ["-4", "-2", "0", "2", "4"]
+    assert tiles[0] == 0 and tiles[-1] == 19 and tiles[2] == 9.5  # 0 lies between two tiles

@@ -66,8 +66,9 @@ def hw4_run(nz, beta, elbo, sharpness, readable, frechet, spread, kl):
 
 
 def hw4_numbers():
-    return {"profile": "full", "data": {}, "samples_scored": 1000, "test_spread": 0.3,
-            "judge": {}, "interpolation": [], "paths": {}, "search": None, "runs": {
+    return {"profile": "full", "data": {"name": "mnist-5k"}, "samples_scored": 1000,
+            "test_spread": 0.3, "judge": {}, "interpolation": [], "paths": {}, "search": None,
+            "runs": {
                 "latent_2": hw4_run(2, 1, -140, 0.70, 80, 40, 1.0, 6),
                 "latent_10": hw4_run(10, 1, -105, 0.80, 60, 30, 0.9, 20),
                 "latent_25": hw4_run(25, 1, -100, 0.82, 55, 31, 0.8, 26),
