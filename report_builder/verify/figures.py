@@ -4,18 +4,18 @@ Students screenshot, scale, crop, stack two outputs in one picture, and their wo
 processor re-encodes it as JPEG. So a figure is compared by its content, not its bytes:
 
 1. `picture()`: trim the uniform margin, reduce to a working size, and keep the signal that
-   tells figures apart: the grey levels of an image grid, the colour strength of a line
-   plot (its axes, ticks and labels are the same in every student's plot; its curves are
-   not).
+   tells figures apart, band-passed: the grey levels of an image grid, the colour strength
+   of a line plot (its axes, ticks and labels are the same in every student's plot; its
+   curves are not).
 2. `same()`: normalised cross-correlation (NCC) of the two whole pictures, when their shapes
-   agree.
+   agree, allowing a few pixels of shift.
 3. `located()`: one inside the other at the scale that fits best (a crop, or a screenshot
    with a prompt or caption around the figure): OpenCV's template matching over scales.
 4. `halves()`: a picture cut at its widest blank band, for two outputs in one screenshot.
 
 Evidence strength: a picture that repeats itself (a collapsed grid whose tiles are all the
 same blur; reconstructions drawn under their fixed inputs) looks alike in every student's
-notebook, so its match is `weak`. `repetition()` measures it as the largest
+notebook, so its match is `weak`. `_repetition()` measures it as the largest
 autocorrelation away from zero shift.
 
 Measured on the fixtures in tests/submissions.py (bench/verify_calibration.py prints them):
@@ -155,13 +155,6 @@ def same(a: Picture, b: Picture) -> float:
             continue
         best = max(best, float(cv2.matchTemplate(b.signal, inner, cv2.TM_CCOEFF_NORMED).max()))
     return best
-
-
-def similar(a: Picture, b: Picture) -> float:
-    """`same` on the thumbnails: cheaper and a little lower, for all-pairs screening."""
-    if a.kind != b.kind or max(a.aspect, b.aspect) / min(a.aspect, b.aspect) > MAX_ASPECT_RATIO:
-        return -1.0
-    return float(a.thumb @ b.thumb)
 
 
 def located(a: Picture, b: Picture) -> float:
