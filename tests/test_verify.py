@@ -128,3 +128,20 @@ def test_answer_blocks_end_at_the_next_section_heading():
     blocks = answer_texts(text, ["p2", "p3"], ["Problem 3"])
     assert blocks["p2"].endswith("is best.") and "table" not in blocks["p2"]
     assert "page 4" not in blocks["p3"]
+
+
+def test_cli_json_for_our_own_pdf_alone_and_with_its_notebook(build):
+    from typer.testing import CliRunner
+
+    from report_builder.cli import app
+
+    _, _, pdf, notebook = build
+    alone = CliRunner().invoke(app, ["verify", str(pdf), "--json"])
+    assert alone.exit_code == 0, alone.output
+    assert json.loads(alone.stdout)["verdict"] == "consistent"
+    paired = CliRunner().invoke(app, ["verify", str(pdf), "--notebook", str(notebook), "--json",
+                                      "--problem", "problem1"])
+    assert paired.exit_code == 0, paired.output
+    report = json.loads(paired.stdout)
+    assert report["verdict"] == "consistent" and report["counts"]["confirmed"] >= 12
+    assert not [e for e in report["evidence"] if e["status"] == "missing"]
