@@ -190,9 +190,18 @@ def write_summary(root: Path, rows: list[Row]) -> None:
     atomic_write_text(root / "summary.html", _summary_html(rows))
 
 
+def _evidence(verdict: Verdict) -> list[str]:
+    """What a TA reads first: another notebook's claim, then contradictions, then what
+    could not be checked."""
+    order = {"other notebook": 0, "contradicted": 1, "unverifiable": 2}
+    items = [e for e in verdict.evidence if e.status in ("contradicted", "unverifiable")]
+    items.sort(key=lambda e: order["other notebook"] if e.what == "other notebook"
+               else order[e.status])
+    return [f"{e.subject}: {e.detail}" for e in items]
+
+
 def _evidence_text(verdict: Verdict) -> str:
-    return "; ".join(f"{e.subject}: {e.detail}" for e in verdict.evidence
-                     if e.status in ("contradicted", "unverifiable"))
+    return "; ".join(_evidence(verdict))
 
 
 def _summary_html(rows: list[Row]) -> str:
@@ -203,7 +212,8 @@ def _summary_html(rows: list[Row]) -> str:
         f"<tr><td>{escape(r.student)}</td>"
         f"<td class=\"{colour[r.verdict.verdict]}\">{r.verdict.verdict}</td>"
         f"<td>{escape('; '.join(r.flags))}</td>"
-        f"<td>{escape(_evidence_text(r.verdict))}</td></tr>" for r in rows)
+        f"<td>{'<br>'.join(escape(line) for line in _evidence(r.verdict))}</td></tr>"
+        for r in rows)
     return ("<!DOCTYPE html><meta charset=utf-8><title>verify summary</title><style>"
             "td,th{border-bottom:1px solid #ccc;padding:2px 8px;text-align:left;"
             "vertical-align:top}.ok{color:green}.part{color:#a60}"

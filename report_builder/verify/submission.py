@@ -181,13 +181,13 @@ def compare_figures(pdf: Pictures, notebook: Pictures,
         if stand_in is None:
             evidence.append(Evidence(
                 "figure", item.label, "unverifiable",
-                f"no notebook output shows it (best NCC {item.score:.2f}) and the notebook "
+                f"no notebook output shows it ({_nearest(item)}) and the notebook "
                 "keeps no other figure of its kind: an output overwritten by a re-run?"))
         else:
             standing_in.remove(stand_in)
             evidence.append(Evidence(
                 "figure", item.label, "contradicted",
-                f"not in the notebook (best NCC {item.score:.2f}); "
+                f"not in the notebook ({_nearest(item)}); "
                 f"{notebook.figures[stand_in].label} shows a different {item.picture.kind} "
                 "there"))
     unshown = [notebook.figures[n].label for n, p in enumerate(notebook.pictures)
@@ -196,6 +196,12 @@ def compare_figures(pdf: Pictures, notebook: Pictures,
         evidence.append(Evidence("notebook figures", f"{len(unshown)} not in the PDF", "note",
                                  ", ".join(unshown)))
     return evidence
+
+
+def _nearest(item: Shown) -> str:
+    if item.score >= match.SAME:  # above the threshold, but no clear winner
+        return f"it resembles several about equally, best NCC {item.score:.2f}"
+    return f"best NCC {item.score:.2f}"
 
 
 def _same_kind(picture: match.Picture, candidates: list[tuple[int, match.Picture]]):
