@@ -152,3 +152,21 @@ def test_a_malformed_pdf_is_one_line(tmp_path, content):
     result = CliRunner().invoke(app, ["verify", str(bad)])
     assert result.exit_code == 1
     assert result.output.strip().startswith("error:") and "not a readable PDF" in result.output
+
+
+def test_a_pdf_of_vector_figures_says_its_figures_cannot_be_compared(students, tmp_path):
+    """LaTeX with matplotlib's PDF figures: lines and text, no image to compare."""
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    bob = students["bob"]
+    with PdfPages(tmp_path / "latex.pdf") as pdf:
+        fig, axis = plt.subplots()
+        axis.plot([0, 1, 2], [0.09, 0.02, 0.01], label="reconstruction")
+        fig.text(0.1, 0.02, "Final loss 0.00513")
+        pdf.savefig(fig)
+        plt.close(fig)
+    verdict = verify_submission(tmp_path / "latex.pdf",
+                                write_notebook(tmp_path / "bob.ipynb", bob))
+    assert verdict.verdict == PARTLY
+    assert any("vector graphics" in w for w in verdict.warnings)

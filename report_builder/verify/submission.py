@@ -229,8 +229,12 @@ def compare(submission: Submission, notebook: Handed,
             common: frozenset[int] = frozenset()) -> Verdict:
     evidence = [*compare_figures(submission.figures, notebook.figures, common),
                 *compare_numbers(submission.text, notebook)]
-    warnings = [] if notebook.figures.figures else \
-        ["the notebook has no figure outputs (cleared before handing in?)"]
+    warnings = []
+    if not notebook.figures.figures:
+        warnings.append("the notebook has no figure outputs (cleared before handing in?)")
+    elif not submission.figures.figures:
+        warnings.append("the PDF holds no raster images (figures drawn as vector graphics, "
+                        "e.g. matplotlib PDFs in LaTeX): its figures cannot be compared")
     return Verdict(str(submission.path), str(notebook.path), evidence, warnings)
 
 
