@@ -179,10 +179,11 @@ def _options(problem, out, dataset, data_root, profile, seed, device, precision,
         spec = with_profile(load_spec(problem), profile)  # an unknown problem fails first
     except ReportBuilderError as err:
         _fail(str(err))
-    unknown = [name for name in retrain or () if name != "all" and name not in run_names(spec)]
+    names = run_names(spec)
+    unknown = [name for name in retrain or () if name != "all" and name not in names]
     if unknown:
         _fail(f"--retrain {unknown[0]}: {problem} has no run of that name; use all or one of "
-              f"{', '.join(run_names(spec))}")
+              f"{', '.join(names)}")
     return BuildOptions(
         problem=problem, out=out or Path("outputs") / problem, cache_dir=cache_dir,
         dataset=dataset, data_root=data_root, profile=profile, seed=seed, device=device,
@@ -370,16 +371,14 @@ def _items(problem: str | None) -> dict[str, list[str]] | None:
 
 def _verify_batch(root: Path, items, problem: str, quiet: bool):
     from .verify import verify_batch
-    from .verify.batch import student_folders
 
-    total = 2 * len(student_folders(root))
     with Progress(TextColumn("verifying"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.description}"), console=console,
                   disable=quiet) as progress:
-        task = progress.add_task("", total=total)
+        task = progress.add_task("", total=None)
 
-        def advance(step: str) -> None:
-            progress.update(task, advance=1, description=step)
+        def advance(step: str, total: int) -> None:
+            progress.update(task, advance=1, total=total, description=step)
 
         rows = verify_batch(root, items, problem, advance)
     if not quiet:

@@ -27,10 +27,6 @@ WORDS = {
     "clothing": {"noun": "garment", "nouns": "garments", "judge": "clothing classifier",
                  "look": "pictures of clothing"},
 }
-
-
-def words_for(name: str) -> dict[str, str]:
-    return WORDS["clothing" if name.startswith("fashion") else "digits"]
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 IDX_FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -67,6 +63,11 @@ class Dataset:
             "test_images": len(self.test_labels),
             "fingerprint": self.fingerprint,
         }
+
+
+def words_for(name: str) -> dict[str, str]:
+    """The report's words for one image of the data set `name` (see WORDS)."""
+    return WORDS["clothing" if name.startswith("fashion") else "digits"]
 
 
 def as_float(images: torch.Tensor, device: str | torch.device = "cpu") -> torch.Tensor:

@@ -28,7 +28,7 @@ def classroom(students, tmp_path_factory):
 
 
 def test_a_swapped_pair_is_flagged_with_its_evidence(classroom):
-    rows = {row.student: row for row in verify_batch(classroom, None, "", lambda _: None)}
+    rows = {row.student: row for row in verify_batch(classroom, None, "", lambda *_: None)}
     assert rows["alice"].verdict.verdict == "consistent" and not rows["alice"].flags
     for student, other in (("bob", "carol"), ("carol", "bob")):
         assert rows[student].verdict.verdict == "inconsistent"
@@ -57,7 +57,7 @@ def test_a_pdf_without_a_notebook_is_listed_and_still_cross_checked(classroom, t
     assert "found 1 and 0" in (tmp_path / "summary.csv").read_text()
     (tmp_path / "eve").mkdir()  # eve hands in alice's report
     shutil.copy(classroom / "alice" / "report.pdf", tmp_path / "eve" / "report.pdf")
-    rows = {r.student: r for r in verify_batch(tmp_path, None, "", lambda _: None)}
+    rows = {r.student: r for r in verify_batch(tmp_path, None, "", lambda *_: None)}
     assert rows["eve"].verdict.verdict == "inconsistent"
     assert rows["eve"].flags == ["matches alice's notebook better than its own"]
     assert rows["alice"].verdict.verdict == "consistent"
@@ -65,6 +65,6 @@ def test_a_pdf_without_a_notebook_is_listed_and_still_cross_checked(classroom, t
 
 def test_an_empty_folder_is_an_error(tmp_path):
     with pytest.raises(ReportBuilderError, match="holds no submissions"):
-        verify_batch(tmp_path, None, "", lambda _: None)
+        verify_batch(tmp_path, None, "", lambda *_: None)
     result = CliRunner().invoke(app, ["verify", "--batch", str(tmp_path), "--json"])
     assert result.exit_code == 1 and "holds no submissions" in result.output

@@ -68,32 +68,30 @@ def _load(folder: Path) -> tuple[Submission | None, Handed | None, str]:
     return submission, notebook, trouble
 
 
-def _compare(submission: Submission, notebook: Handed, common: frozenset[int]) -> Verdict:
-    return compare(submission, notebook, common)
-
-
 def _one_thread() -> None:
     cv2.setNumThreads(1)  # one process a core already
 
 
 def verify_batch(root: Path, items: dict[str, list[str]] | None, problem: str,
                  advance, jobs: int | None = None) -> list[Row]:
-    """Each student's files are read and compared in worker processes (one a core);
-    the all-pairs cross-check is one matrix product per pair of students, here."""
+    """Each student's files are read and compared in worker processes (one a core); the
+    all-pairs cross-check is one matrix product per PDF against every notebook, here.
+    `advance(step, total)` is called after each of the 2 x students steps."""
     folders = student_folders(root)
-    names = [folder.name for folder in folders]
+    total = 2 * len(folders)
     workers = max(1, min(jobs or os.cpu_count() or 1, len(folders)))
     # The platform's default start (fork on Linux): the workers run only this package's
     # image and PDF code, never torch, so a caller's OpenMP threads cannot bite them; and
     # unlike spawn it does not re-run a TA's unguarded script or notebook in each worker.
     with ProcessPoolExecutor(workers, initializer=_one_thread) as pool:
         loaded = {}
-        for name, result in zip(names, pool.map(_load, folders), strict=True):
-            loaded[name] = result
-            advance(f"read {name}")
+        for folder, result in zip(folders, pool.map(_load, folders), strict=True):
+            loaded[folder.name] = result
+            advance(f"read {folder.name}", total)
         notebooks = {name: nb for name, (_, nb, _) in loaded.items() if nb is not None}
-        common = _common_figures(notebooks)
-        pending = {name: pool.submit(_compare, submission, notebook,
+        gallery = Gallery.of(notebooks)
+        common = gallery.common()
+        pending = {name: pool.submit(compare, submission, notebook,
                                      common.get(name, frozenset()))
                    for name, (submission, notebook, _) in loaded.items()
                    if submission is not None and notebook is not None}
@@ -105,58 +103,83 @@ def verify_batch(root: Path, items: dict[str, list[str]] | None, problem: str,
             row = Row(name, verdict)
             if submission is not None:
                 if items:
-                    check_items(row.verdict, items, submission.text, problem)
-                _cross_check(row, submission, notebooks, common)
+                    check_items(row.verdict, items, submission.pdf.text, problem)
+                _cross_check(row, submission, gallery, common)
             rows.append(row)
-            advance(name)
+            advance(name, total)
     write_summary(root, rows)
     return rows
 
 
-def _thumbs(pictures: list[match.Picture | None]) -> list[tuple[int, match.Picture]]:
-    return [(i, p) for i, p in enumerate(pictures) if p is not None]
+@dataclass(frozen=True)
+class Gallery:
+    """Every notebook's pictures in one stack: all-pairs screening is one matrix product."""
+
+    owners: np.ndarray  # the student whose notebook shows each picture
+    indices: list[int]  # its figure index in that notebook
+    pictures: list[match.Picture]
+    thumbs: np.ndarray  # the pictures' thumbnails, one a row
+    log_aspects: np.ndarray
+    kinds: np.ndarray
+    distinctive: dict[str, list[int]]  # per student, the rows of its pictures that are not weak
+
+    @classmethod
+    def of(cls, notebooks: dict[str, Handed]) -> "Gallery":
+        entries = [(name, i, p) for name, handed in notebooks.items()
+                   for i, p in enumerate(handed.figures.pictures) if p is not None]
+        pictures = [p for _, _, p in entries]
+        distinctive: dict[str, list[int]] = {}
+        for row, (name, _, picture) in enumerate(entries):
+            if not picture.weak:
+                distinctive.setdefault(name, []).append(row)
+        return cls(np.array([name for name, _, _ in entries]), [i for _, i, _ in entries],
+                   pictures, _stack(pictures), *_shapes(pictures), distinctive)
+
+    def screen(self, pictures: list[match.Picture]) -> np.ndarray:
+        """Whole-picture NCC of the thumbnails, each picture against the gallery; -1 where
+        kinds or shapes differ. Coarser than `match.same`: a screen, not a decision."""
+        if not pictures or not self.pictures:
+            return np.full((len(pictures), len(self.pictures)), -1.0)
+        log_aspects, kinds = _shapes(pictures)
+        ok = (kinds[:, None] == self.kinds) & (
+            np.abs(log_aspects[:, None] - self.log_aspects) <= np.log(match.MAX_ASPECT_RATIO))
+        return np.where(ok, _stack(pictures) @ self.thumbs.T, -1.0)
+
+    def common(self) -> dict[str, frozenset[int]]:
+        """Per student, the notebook figures that COMMON_NOTEBOOKS or more notebooks show.
+        Lenient (the thumbnails' screen): calling a figure common errs toward accusing
+        nobody."""
+        similar = self.screen(self.pictures) >= match.SAME - SCREEN_SLACK
+        common: dict[str, set[int]] = {}
+        for row, (owner, index) in enumerate(zip(self.owners, self.indices, strict=True)):
+            if len(set(self.owners[similar[row]])) >= COMMON_NOTEBOOKS:
+                common.setdefault(str(owner), set()).add(index)
+        return {name: frozenset(indices) for name, indices in common.items()}
 
 
-def _common_figures(notebooks: dict[str, Handed]) -> dict[str, frozenset[int]]:
-    """Per student, the notebook figures that COMMON_NOTEBOOKS or more notebooks show."""
-    entries = [(name, i, p) for name, nb in notebooks.items()
-               for i, p in _thumbs(nb.figures.pictures)]
-    if not entries:
-        return {}
-    similar = _similarity([p for _, _, p in entries], [p for _, _, p in entries])
-    owners = np.array([name for name, _, _ in entries])
-    common: dict[str, set[int]] = {}
-    for row, (name, index, _) in enumerate(entries):
-        # Lenient (the thumbnails' screen): calling a figure common errs toward accusing
-        # nobody.
-        if len(set(owners[similar[row] >= match.SAME - SCREEN_SLACK])) >= COMMON_NOTEBOOKS:
-            common.setdefault(name, set()).add(index)
-    return {name: frozenset(indices) for name, indices in common.items()}
+def _stack(pictures: list[match.Picture]) -> np.ndarray:
+    return np.stack([p.thumb for p in pictures]) if pictures else np.zeros((0, 0))
 
 
-def _similarity(rows: list[match.Picture], cols: list[match.Picture]) -> np.ndarray:
-    """Whole-picture NCC of every pair at once; -1 where kinds or shapes differ."""
-    scores = np.stack([r.thumb for r in rows]) @ np.stack([c.thumb for c in cols]).T
-    aspect = np.log([r.aspect for r in rows])[:, None] - np.log([c.aspect for c in cols])
-    kinds = np.array([r.kind for r in rows])[:, None] == np.array([c.kind for c in cols])
-    ok = kinds & (np.abs(aspect) <= np.log(match.MAX_ASPECT_RATIO))
-    return np.where(ok, scores, -1.0)
+def _shapes(pictures: list[match.Picture]) -> tuple[np.ndarray, np.ndarray]:
+    return np.log([p.aspect for p in pictures]), np.array([p.kind for p in pictures])
 
 
-def _cross_check(row: Row, submission: Submission, notebooks: dict[str, Handed],
+def _cross_check(row: Row, submission: Submission, gallery: Gallery,
                  common: dict[str, frozenset[int]]) -> None:
-    mine = [p for _, p in _thumbs(submission.figures.pictures) if not p.weak]
+    mine = [p for p in submission.figures.pictures if p is not None and not p.weak]
     if not mine:
         return
     own = row.verdict.counts["confirmed"]
-    for other, notebook in notebooks.items():
-        if other == row.student:
+    screened = gallery.screen(mine) >= match.SAME - SCREEN_SLACK
+    for other, rows in gallery.distinctive.items():
+        theirs = [j for j in rows if gallery.indices[j] not in common.get(other, ())]
+        if other == row.student or not theirs:
             continue
-        theirs = [(i, p) for i, p in _thumbs(notebook.figures.pictures)
-                  if not p.weak and i not in common.get(other, ())]
-        if not theirs:
-            continue
-        shared = _shared(mine, [p for _, p in theirs])
+        # The screen picks candidates; the full working size decides.
+        shared = sum(any(match.same(picture, gallery.pictures[j]) >= match.SAME
+                         for j in theirs if screened[i, j])
+                     for i, picture in enumerate(mine))
         if shared > own and shared >= SHARED_TO_ACCUSE:
             row.verdict.evidence.append(Evidence(
                 "other notebook", other, "contradicted",
@@ -165,15 +188,6 @@ def _cross_check(row: Row, submission: Submission, notebooks: dict[str, Handed],
             row.flags.append(f"matches {other}'s notebook better than its own")
         elif shared:
             row.flags.append(f"shares {shared} figure(s) with {other}'s notebook")
-
-
-def _shared(mine: list[match.Picture], theirs: list[match.Picture]) -> int:
-    """How many of `mine` are among `theirs`: thumbnails screen all pairs at once (with some
-    slack below SAME, as they are coarser), the full working size decides."""
-    similar = _similarity(mine, theirs)
-    return sum(any(match.same(mine[i], theirs[j]) >= match.SAME
-                   for j in np.flatnonzero(row >= match.SAME - SCREEN_SLACK))
-               for i, row in enumerate(similar))
 
 
 def write_summary(root: Path, rows: list[Row]) -> None:
@@ -193,10 +207,8 @@ def write_summary(root: Path, rows: list[Row]) -> None:
 def _evidence(verdict: Verdict) -> list[str]:
     """What a TA reads first: another notebook's claim, then contradictions, then what
     could not be checked."""
-    order = {"other notebook": 0, "contradicted": 1, "unverifiable": 2}
     items = [e for e in verdict.evidence if e.status in ("contradicted", "unverifiable")]
-    items.sort(key=lambda e: order["other notebook"] if e.what == "other notebook"
-               else order[e.status])
+    items.sort(key=lambda e: (e.what != "other notebook", e.status != "contradicted"))
     return [f"{e.subject}: {e.detail}" for e in items]
 
 

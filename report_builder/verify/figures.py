@@ -139,11 +139,16 @@ def _repetition(signal: np.ndarray) -> float:
     return float(correlation[~near].max())
 
 
+def aspects_apart(a: Picture, b: Picture) -> float:
+    """How far apart two pictures' shapes are: 1 for the same width-to-height ratio."""
+    return max(a.aspect, b.aspect) / min(a.aspect, b.aspect)
+
+
 def same(a: Picture, b: Picture) -> float:
     """Whole-picture NCC at the working size, allowing the few pixels of shift and the
     percent of scale by which two trims of one figure differ (JPEG ringing moves a margin);
     -1 when their kinds or shapes differ."""
-    if a.kind != b.kind or max(a.aspect, b.aspect) / min(a.aspect, b.aspect) > MAX_ASPECT_RATIO:
+    if a.kind != b.kind or aspects_apart(a, b) > MAX_ASPECT_RATIO:
         return -1.0
     height, width = b.signal.shape
     best = -1.0
@@ -201,31 +206,26 @@ def _match(part: np.ndarray, whole: np.ndarray, scale: float) -> float:
 
 
 def halves(pixels: np.ndarray) -> list[np.ndarray]:
-    """A screenshot of two outputs, cut at its widest blank band; [pixels] if it has none."""
-    return _cut(pixels)
-
-
-def _cut(pixels: np.ndarray) -> list[np.ndarray]:
-    """Two halves at the widest blank band that leaves each at least a fifth, or one."""
+    """A screenshot of two outputs, cut at its widest blank band that leaves each half at
+    least a fifth of it; [pixels] if it has none."""
     grey = pixels.mean(axis=2)
     background = np.median(np.concatenate([grey[0], grey[-1]]))
-    best = None
+    best = None  # (share of the length, axis, start, end)
     for axis in (0, 1):
         blank = (np.abs(grey - background) <= BACKGROUND_TOLERANCE).all(axis=1 - axis)
         length = blank.size
-        start = None
-        for i, is_blank in enumerate([*blank, False]):
-            if is_blank and start is None:
-                start = i
-            elif not is_blank and start is not None:
-                width = i - start
-                if (min(start, length - i) >= length / 5 and width >= max(6, length / 40)
-                        and (best is None or width / length > best[0])):
-                    best = (width / length, axis, start, i)
-                start = None
+        for start, end in _runs(blank):
+            if (min(start, length - end) >= length / 5 and end - start >= max(6, length / 40)
+                    and (best is None or (end - start) / length > best[0])):
+                best = ((end - start) / length, axis, start, end)
     if best is None:
         return [pixels]
     _, axis, start, end = best
-    halves = (pixels[:start], pixels[end:]) if axis == 0 else (pixels[:, :start],
-                                                               pixels[:, end:])
-    return [kept for half in halves if (kept := trimmed(half)) is not None]
+    cut = (pixels[:start], pixels[end:]) if axis == 0 else (pixels[:, :start], pixels[:, end:])
+    return [kept for half in cut if (kept := trimmed(half)) is not None]
+
+
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """(start, end) of each run of True."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(np.int8), [0]])))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True))

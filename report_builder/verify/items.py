@@ -16,7 +16,7 @@ def normal(text: str) -> str:
 
 def phrase_pattern(phrase: str) -> re.Pattern:
     parts = []
-    for token in re.findall(r"\d+(?:\.\d+)?(?:e[-+]?\d+)?|[^\W\d_]+\*?|[=:]", normal(phrase)):
+    for token in re.findall(rf"{NUMBER_TOKEN.pattern}|[^\W\d_]+\*?|[=:]", normal(phrase)):
         if token[0].isdigit():
             parts.append(_same_value(token))
         elif token in "=:":
@@ -32,9 +32,8 @@ def _same_value(token: str) -> str:
     """'10' matches 10, 10.0 and 10.00, not 100, 10.5 or 0.10."""
     whole, _, decimals = token.partition(".")
     decimals = decimals.rstrip("0")
-    body = re.escape(whole) + (r"\." + re.escape(decimals) if decimals else "")
-    return r"(?<![\d.])" + body + r"(?:\.0*)?(?![\d]|\.\d)" if not decimals else \
-        r"(?<![\d.])" + body + r"0*(?![\d]|\.\d)"
+    body = re.escape(whole) + (r"\." + re.escape(decimals) + "0*" if decimals else r"(?:\.0*)?")
+    return r"(?<![\d.])" + body + r"(?![\d]|\.\d)"
 
 
 def found(items: dict[str, list[str]], text: str) -> dict[str, bool]:

@@ -24,7 +24,7 @@ REFERENCE = re.compile(
     r"\(?(\d+\.\d+)", re.IGNORECASE)
 LABELLED = re.compile(r"([^\W\d_]+)\s*(?:=|:)\s*(-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)(?![\w]|\.\d)")
 DISTINCTIVE_DIGITS = 3  # a printed match of fewer significant digits may be a coincidence
-SYNONYMS = {"β": "beta", "beta": "beta", "lr": "lr", "kl": "kl", "fid": "fid", "mse": "mse"}
+SYNONYMS = {"β": "beta"}  # labels written two ways; others are compared lower-cased
 
 
 @dataclass(frozen=True)

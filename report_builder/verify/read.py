@@ -37,6 +37,7 @@ class Notebook:
 
 
 def read_pdf(path: Path) -> Pdf:
+    import pikepdf
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
@@ -45,7 +46,8 @@ def read_pdf(path: Path) -> Pdf:
         text = "\n".join(page.extract_text() or "" for page in reader.pages)
         attachments = {name: data[0] for name, data in reader.attachments.items()}
         figures = _figures(path)
-    except (OSError, PyPdfError, ValueError, KeyError) as err:
+    except (OSError, PyPdfError, pikepdf.PdfError, NotImplementedError, ValueError,
+            KeyError) as err:
         raise ReportBuilderError(f"{path} is not a readable PDF ({err})") from None
     return Pdf(path, text, figures, attachments)
 
@@ -58,18 +60,15 @@ def _figures(path: Path) -> list[Figure]:
     from pikepdf import PdfImage
 
     figures, seen = [], set()
-    try:
-        with pikepdf.open(path) as pdf:
-            for number, page in enumerate(pdf.pages, 1):
-                for index, image in enumerate(_painted(page.obj), 1):
-                    if image.objgen in seen:
-                        continue
-                    seen.add(image.objgen)
-                    pil = PdfImage(image).as_pil_image()
-                    if min(pil.size) >= MIN_SIDE:
-                        figures.append(Figure(f"page {number}, image {index}", pil))
-    except (pikepdf.PdfError, NotImplementedError) as err:
-        raise ValueError(err) from None
+    with pikepdf.open(path) as pdf:
+        for number, page in enumerate(pdf.pages, 1):
+            for index, image in enumerate(_painted(page.obj), 1):
+                if image.objgen in seen:
+                    continue
+                seen.add(image.objgen)
+                pil = PdfImage(image).as_pil_image()
+                if min(pil.size) >= MIN_SIDE:
+                    figures.append(Figure(f"page {number}, image {index}", pil))
     return figures
 
 

@@ -9,13 +9,12 @@ its place). Each quoted number is printed, set, absent or contradicted (quotes.p
 The verdict they add up to: verdict.py.
 """
 
-import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import figures as match
-from .quotes import check_quotes
-from .read import Figure, read_notebook, read_pdf
+from .quotes import Quote, check_quotes
+from .read import Figure, Notebook, Pdf, read_notebook, read_pdf
 from .verdict import Evidence, Verdict
 
 SAME_KIND_ASPECT = 1.3  # an unmatched notebook figure stands in for a PDF figure this alike
@@ -35,31 +34,28 @@ class Pictures:
 
 @dataclass(frozen=True)
 class Submission:
-    path: Path
-    text: str
+    """A PDF as read, and its figures as the matcher sees them."""
+
+    pdf: Pdf
     figures: Pictures
 
 
 @dataclass(frozen=True)
 class Handed:
-    """A notebook as the matcher sees it."""
+    """A notebook as read, and its figures as the matcher sees them."""
 
-    path: Path
+    notebook: Notebook
     figures: Pictures
-    outputs: str
-    code: str
-    markdown: str
 
 
 def load_submission(path: Path) -> Submission:
     pdf = read_pdf(path)
-    return Submission(path, pdf.text, Pictures.of(pdf.figures))
+    return Submission(pdf, Pictures.of(pdf.figures))
 
 
 def load_notebook(path: Path) -> Handed:
     notebook = read_notebook(path)
-    return Handed(path, Pictures.of(notebook.figures), notebook.outputs, notebook.code,
-                  notebook.markdown)
+    return Handed(notebook, Pictures.of(notebook.figures))
 
 
 @dataclass(frozen=True)
@@ -154,48 +150,56 @@ def compare_figures(pdf: Pictures, notebook: Pictures,
                     common: frozenset[int] = frozenset()) -> list[Evidence]:
     """`common`: notebook figures that other students' notebooks show too (batch)."""
     shown = shown_pictures(pdf, notebook)
-    # A weak figure shown accounts for its look-alikes too (every run's fixed-input
-    # reconstructions): the PDF cannot tell which of them it is either.
-    accounted = {item.notebook_index for item in shown if item.notebook_index >= 0}
-    accounted |= {n for m in list(accounted) if notebook.pictures[m].weak
-                  for n, candidate in enumerate(notebook.pictures)
-                  if candidate is not None and candidate.weak
-                  and match.same(candidate, notebook.pictures[m]) >= match.SAME}
+    accounted = _accounted(shown, notebook)
     # Notebook figures before the first one the PDF shows (data previews) stand in for none.
     first = min(accounted, default=-1)
     standing_in = [n for n, p in enumerate(notebook.pictures)
                    if p is not None and n not in accounted and n > first]
-    evidence = []
-    for item in shown:
-        n = item.notebook_index
-        if n >= 0:
-            why = "it repeats one tile, so it looks alike in every notebook" if \
-                item.picture.weak or notebook.pictures[n].weak else \
-                "other students' notebooks show it too" if n in common else ""
-            evidence.append(Evidence(
-                "figure", item.label, "weak" if why else "confirmed",
-                f"is {notebook.figures[n].label} (NCC {item.score:.2f})"
-                + (f"; {why}" if why else "")))
-            continue
-        stand_in = _same_kind(item.picture, [(n, notebook.pictures[n]) for n in standing_in])
-        if stand_in is None:
-            evidence.append(Evidence(
-                "figure", item.label, "unverifiable",
-                f"no notebook output shows it ({_nearest(item)}) and the notebook "
-                "keeps no other figure of its kind: an output overwritten by a re-run?"))
-        else:
-            standing_in.remove(stand_in)
-            evidence.append(Evidence(
-                "figure", item.label, "contradicted",
-                f"not in the notebook ({_nearest(item)}); "
-                f"{notebook.figures[stand_in].label} shows a different {item.picture.kind} "
-                "there"))
+    evidence = [_found(item, notebook, common) if item.notebook_index >= 0
+                else _missing(item, notebook, standing_in) for item in shown]
     unshown = [notebook.figures[n].label for n, p in enumerate(notebook.pictures)
                if p is not None and n not in accounted]
     if unshown:
         evidence.append(Evidence("notebook figures", f"{len(unshown)} not in the PDF", "note",
                                  ", ".join(unshown)))
     return evidence
+
+
+def _accounted(shown: list[Shown], notebook: Pictures) -> set[int]:
+    """The notebook figures the PDF shows. A weak figure shown accounts for its weak
+    look-alikes too (every run's fixed-input reconstructions): the PDF cannot tell which of
+    them it is either."""
+    accounted = {item.notebook_index for item in shown if item.notebook_index >= 0}
+    weak = [n for n, p in enumerate(notebook.pictures) if p is not None and p.weak]
+    return accounted | {n for m in accounted & set(weak) for n in weak
+                        if match.same(notebook.pictures[n], notebook.pictures[m]) >= match.SAME}
+
+
+def _found(item: Shown, notebook: Pictures, common: frozenset[int]) -> Evidence:
+    n = item.notebook_index
+    if item.picture.weak or notebook.pictures[n].weak:
+        why = "; it repeats one tile, so it looks alike in every notebook"
+    elif n in common:
+        why = "; other students' notebooks show it too"
+    else:
+        why = ""
+    return Evidence("figure", item.label, "weak" if why else "confirmed",
+                    f"is {notebook.figures[n].label} (NCC {item.score:.2f}){why}")
+
+
+def _missing(item: Shown, notebook: Pictures, standing_in: list[int]) -> Evidence:
+    """Contradicted when an unaccounted notebook figure of its kind stands in for it (each
+    stands in once: `standing_in` is consumed), unverifiable otherwise."""
+    stand_in = _same_kind(item.picture, [(n, notebook.pictures[n]) for n in standing_in])
+    if stand_in is None:
+        return Evidence("figure", item.label, "unverifiable",
+                        f"no notebook output shows it ({_nearest(item)}) and the notebook "
+                        "keeps no other figure of its kind: an output overwritten by a re-run?")
+    standing_in.remove(stand_in)
+    return Evidence("figure", item.label, "contradicted",
+                    f"not in the notebook ({_nearest(item)}); "
+                    f"{notebook.figures[stand_in].label} shows a different {item.picture.kind} "
+                    "there")
 
 
 def _nearest(item: Shown) -> str:
@@ -205,37 +209,40 @@ def _nearest(item: Shown) -> str:
 
 
 def _same_kind(picture: match.Picture, candidates: list[tuple[int, match.Picture]]):
-    alike = [(abs(_log_ratio(picture.aspect, c.aspect)), n) for n, c in candidates
-             if c.kind == picture.kind and _log_ratio(picture.aspect, c.aspect) <=
-             _log_ratio(SAME_KIND_ASPECT, 1)]
+    """The candidate of the picture's kind whose shape is closest, within SAME_KIND_ASPECT."""
+    alike = [(match.aspects_apart(picture, c), n) for n, c in candidates
+             if c.kind == picture.kind]
+    alike = [(apart, n) for apart, n in alike if apart <= SAME_KIND_ASPECT]
     return min(alike)[1] if alike else None
 
 
-def _log_ratio(a: float, b: float) -> float:
-    return abs(math.log(a / b))
+QUOTE_EVIDENCE = {"set": "weak", "absent": "unverifiable", "contradicted": "contradicted"}
 
 
-def compare_numbers(text: str, notebook: Handed) -> list[Evidence]:
-    evidence = []
-    for quote in check_quotes(text, notebook.outputs, notebook.code, notebook.markdown):
-        status = {"printed": "confirmed" if quote.distinctive else "weak",
-                  "set": "weak", "absent": "unverifiable",
-                  "contradicted": "contradicted"}[quote.status]
-        evidence.append(Evidence("number", quote.text, status, quote.detail))
-    return evidence
+def compare_numbers(pdf: Pdf, notebook: Notebook) -> list[Evidence]:
+    quotes = check_quotes(pdf.text, notebook.outputs, notebook.code, notebook.markdown)
+    return [Evidence("number", quote.text, _quote_status(quote), quote.detail)
+            for quote in quotes]
 
 
-def compare(submission: Submission, notebook: Handed,
+def _quote_status(quote: Quote) -> str:
+    """Printed numbers confirm only when they have digits enough not to be a coincidence."""
+    if quote.status == "printed":
+        return "confirmed" if quote.distinctive else "weak"
+    return QUOTE_EVIDENCE[quote.status]
+
+
+def compare(submission: Submission, handed: Handed,
             common: frozenset[int] = frozenset()) -> Verdict:
-    evidence = [*compare_figures(submission.figures, notebook.figures, common),
-                *compare_numbers(submission.text, notebook)]
+    evidence = [*compare_figures(submission.figures, handed.figures, common),
+                *compare_numbers(submission.pdf, handed.notebook)]
     warnings = []
-    if not notebook.figures.figures:
+    if not handed.figures.figures:
         warnings.append("the notebook has no figure outputs (cleared before handing in?)")
     elif not submission.figures.figures:
         warnings.append("the PDF holds no raster images (figures drawn as vector graphics, "
                         "e.g. matplotlib PDFs in LaTeX): its figures cannot be compared")
-    return Verdict(str(submission.path), str(notebook.path), evidence, warnings)
+    return Verdict(str(submission.pdf.path), str(handed.notebook.path), evidence, warnings)
 
 
 def check_items(verdict: Verdict, items: dict[str, list[str]], text: str,
@@ -259,5 +266,5 @@ def verify_submission(pdf: Path, notebook: Path, items: dict[str, list[str]] | N
     submission = load_submission(pdf)
     verdict = compare(submission, load_notebook(notebook))
     if items:
-        check_items(verdict, items, submission.text, problem)
+        check_items(verdict, items, submission.pdf.text, problem)
     return verdict
