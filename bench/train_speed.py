@@ -29,7 +29,8 @@ from torch.utils.data import DataLoader
 from torchvision import transforms
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from report_builder.data import as_float, load_dataset  # noqa: E402
+from report_builder import families  # noqa: E402
+from report_builder.data import load_dataset  # noqa: E402
 from report_builder.models.conv import (  # noqa: E402
     AutoEncoder,
     Conv2dMatmulGrad,
@@ -37,7 +38,12 @@ from report_builder.models.conv import (  # noqa: E402
     ConvTranspose2dFromPoint,
     ConvTranspose2dMatmulGrad,
 )
-from report_builder.train import TrainConfig, cpu_has_bf16, train  # noqa: E402
+from report_builder.train import (  # noqa: E402
+    TrainConfig,
+    as_float,  # noqa: E402
+    cpu_has_bf16,
+    train,
+)
 
 BATCH, LR, SEED, NZ = 64, 1e-3, 0, 64
 TURN_STEPS = 50  # batches a loop trains per turn: a second or two
@@ -100,7 +106,8 @@ def our_loop(images: torch.Tensor, epochs: int, precision: str,
     """report-builder's train(): in-memory tensors, permuted-index batches, fused Adam."""
     model = make_model(layers)
     config = TrainConfig(epochs=epochs, lr=LR, batch_size=BATCH, seed=SEED, precision=precision)
-    history = train(model, [as_float(images)], config,
+    family = families.get("conv_ae")  # its step: minimise the model's own loss, one Adam
+    history = train(family, family.Params(), {"model": model}, [as_float(images)], config,
                     on_batch=None if on_batch is None else lambda *_: on_batch())
     recon = history.losses["recon"]
     return {"images": len(recon) * BATCH, "loss": tail_mean(recon)}

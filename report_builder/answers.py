@@ -12,25 +12,26 @@ from pathlib import Path
 import jinja2
 import markdown
 
-from .data import words_for
 from .errors import ReportBuilderError
 from .evaluate import CONFIDENT  # drafts may quote the threshold
-from .numbers import NUMBER
+from .numbers import NUMBER, epochs, significant
 from .spec import ROOT, Spec
 
 ANSWERS = ROOT / "templates" / "answers"
 
 
-def significant(value: float, digits: int = 3) -> str:
-    """`digits` significant digits, but whole numbers stay whole: 1184, not 1.18e+03."""
-    if abs(value) >= 10 ** digits and abs(value) < 1e9:
-        return f"{value:.0f}"
-    return f"{value:.{digits}g}"
+# What the report calls one image of each data set, so no text says "digit" of a shirt.
+WORDS = {
+    "digits": {"noun": "digit", "nouns": "digits", "judge": "digit classifier",
+               "look": "handwritten digits"},
+    "clothing": {"noun": "garment", "nouns": "garments", "judge": "clothing classifier",
+                 "look": "pictures of clothing"},
+}
 
 
-def epochs(n: int) -> str:
-    """'1 epoch', '5 epochs' (the quick profile trains one)."""
-    return f"{n} epoch" if n == 1 else f"{n} epochs"
+def words_for(name: str) -> dict[str, str]:
+    """The report's words for one image of the data set `name` (see WORDS)."""
+    return WORDS["clothing" if name.startswith("fashion") else "digits"]
 
 
 def count_words(text: str) -> int:
@@ -82,20 +83,9 @@ def render_answer(folder: Path, question: str, context: dict) -> dict:
 
 
 def answer_context(numbers: dict) -> dict:
-    """What a draft sees: the build's numbers under short names."""
-    return {
-        "runs": numbers["runs"],
-        "search": numbers["search"],
-        "judge": numbers["judge"],
-        "interpolation": numbers["interpolation"],
-        "paths": numbers["paths"],
-        "data": numbers["data"],
-        "words": words_for(numbers["data"]["name"]),
-        "profile": numbers["profile"],
-        "test_spread": numbers["test_spread"],
-        "samples_scored": numbers["samples_scored"],
-        "confident": CONFIDENT,
-    }
+    """What a draft sees: the build's numbers (runs, search, judge, data, ...), the data
+    set's words for an image, and the judge's confidence threshold."""
+    return {**numbers, "words": words_for(numbers["data"]["name"]), "confident": CONFIDENT}
 
 
 def render_answers(spec: Spec, numbers: dict, allow_long: bool = False,

@@ -202,7 +202,7 @@ def _print_plan(options, title: str, details: bool = False) -> None:
         table.add_column(column)
     for row in rows:
         state = "cached" if row.cached else ("stale" if row.reason.startswith(
-            ("changed", "model or")) else "missing")
+            ("changed", "training code", "built by an earlier")) else "missing")
         if not details:
             state = "cached" if row.cached else "will train"
         cells = [row.name, state, row.reason]
@@ -218,18 +218,37 @@ def _print_plan(options, title: str, details: bool = False) -> None:
     typer.echo(f"{cached} of {len(rows)} runs cached, {total_mb:.0f} MB in {options.cache_dir}")
 
 
+# What the summary table shows of a run, where the run measured it: (column, path, format).
+SUMMARY_COLUMNS = (
+    ("test MSE", ("test_mse",), ".4f"),
+    ("test KL", ("test_kl",), ".3g"),
+    ("sample FD", ("samples", "frechet"), ".1f"),
+    ("test ELBO", ("test_elbo",), ".1f"),
+    ("log p(x)", ("test_log_likelihood",), ".1f"),
+)
+
+
+def _measured(metrics: dict | None, path: tuple[str, ...]):
+    for key in path:
+        if not isinstance(metrics, dict) or key not in metrics:
+            return None
+        metrics = metrics[key]
+    return metrics
+
+
 def _print_summary(result) -> None:
+    measured = result.numbers["runs"]
+    columns = [column for column in SUMMARY_COLUMNS
+               if any(_measured(metrics, column[1]) is not None for metrics in measured.values())]
     table = Table(title="runs", title_justify="left")
-    for column in ("run", "status", "train s", "test MSE", "test KL", "sample FD"):
-        table.add_column(column, justify="left" if column in ("run", "status") else "right")
+    for title in ("run", "status", "train s", *(column[0] for column in columns)):
+        table.add_column(title, justify="left" if title in ("run", "status") else "right")
     for name, run in result.runs.items():
-        measured = result.numbers["runs"].get(name)
-        cells = ["", "", ""] if measured is None else [
-            f"{measured['test_mse']:.4f}", f"{measured['test_kl']:.3g}",
-            f"{measured['samples']['frechet']:.1f}"]
+        values = [_measured(measured.get(name), path) for _, path, _ in columns]
+        cells = ["" if value is None else f"{value:{style}}"
+                 for value, (_, _, style) in zip(values, columns, strict=True)]
         status = f"= {run.same_as}" if run.same_as else ("cached" if run.reused else "trained")
-        table.add_row(name, status,
-                      f"{run.info['train_seconds']:.0f}", *cells)
+        table.add_row(name, status, f"{run.info['train_seconds']:.0f}", *cells)
     console.print(table)
     search = result.numbers["search"]
     tuned = f"tuned β = {search['chosen']:g}; " if search else ""

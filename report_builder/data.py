@@ -20,13 +20,6 @@ from .errors import ReportBuilderError
 log = logging.getLogger(__name__)
 
 DATASETS = ("auto", "mnist", "mnist-5k", "fashion-mnist")
-# What the report calls one image of each data set, so no text says "digit" of a shirt.
-WORDS = {
-    "digits": {"noun": "digit", "nouns": "digits", "judge": "digit classifier",
-               "look": "handwritten digits"},
-    "clothing": {"noun": "garment", "nouns": "garments", "judge": "clothing classifier",
-                 "look": "pictures of clothing"},
-}
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 IDX_FILES = {
     "train_images": "train-images-idx3-ubyte",
@@ -63,16 +56,6 @@ class Dataset:
             "test_images": len(self.test_labels),
             "fingerprint": self.fingerprint,
         }
-
-
-def words_for(name: str) -> dict[str, str]:
-    """The report's words for one image of the data set `name` (see WORDS)."""
-    return WORDS["clothing" if name.startswith("fashion") else "digits"]
-
-
-def as_float(images: torch.Tensor, device: str | torch.device = "cpu") -> torch.Tensor:
-    """uint8 [N, 28, 28] -> float [N, 1, 28, 28] in [0, 1], as torchvision's ToTensor gives."""
-    return images.to(device).unsqueeze(1).float().div_(255)
 
 
 def subset(data: Dataset, n_train: int | None, n_test: int | None) -> Dataset:

@@ -6,16 +6,19 @@ images (FID's formula, Heusel et al. 2017, with a digit classifier in place of
 Inception), and how confidently it reads each sample as some digit.
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
-from .models.conv import gaussian_kl
+from .models.distributions import gaussian_kl, log_normal, log_standard_normal
 
 CONFIDENT = 0.9  # a sample "reads as a digit" when the classifier's top class has p > 0.9
 EVAL_BATCH = 500
+GRID_SAMPLES = 100  # a 10x10 grid of prior samples
 
 
 @torch.no_grad()
@@ -208,3 +211,64 @@ def latent_manifold(model: nn.Module, size: int, limit: float) -> tuple[torch.Te
     z = torch.stack([z1, z2], dim=-1)
     device = next(model.parameters()).device
     return z, model.decode(z.reshape(-1, 2).to(device))
+
+
+def autoencoder_metrics(run, evaluation) -> dict:
+    """What problem1 and hw4 report of an auto-encoder or VAE: reconstructions, KL, and how
+    digit-like its prior samples are by the judge."""
+    model, judge, test_images = run.model, evaluation.judge, evaluation.test_images
+    samples = prior_samples(model, evaluation.n_samples, evaluation.seed)
+    recons = reconstruct_all(model, test_images)
+    final = {name: float(np.mean(values[-20:])) for name, values in run.history.items()}
+    return {
+        "prior_norm": float(np.sqrt(model.nz)),
+        "test_mse": F.mse_loss(recons, test_images).item(),
+        "recon_accuracy": label_accuracy(judge, recons, evaluation.test_labels),
+        "test_kl": mean_kl(model, test_images),
+        "final_recon": final.get("recon", float("nan")),
+        "final_kl": final.get("kl", 0.0),
+        "first_kl": float(np.mean(run.history["kl"][:20])) if "kl" in run.history else 0.0,
+        "samples": judge_images(judge, samples),
+        "code_norm": code_norm(model, test_images),
+        "latent_spread": latent_spread(model, test_images),
+        "sharpness": sharpness(samples),
+        "grid_confident": int((digit_confidence(
+            judge, prior_samples(model, GRID_SAMPLES, evaluation.seed)) > CONFIDENT).sum()),
+        **test_elbo(model, test_images, evaluation.seed),
+        "recon_spread": spread(recons),
+        "sample_spread": spread(samples),
+    }
+
+
+IS_CHUNK = 50_000  # samples decoded at once: memory stays flat whatever K and the test set
+
+
+@torch.no_grad()
+def importance_log_weights(model: nn.Module, images: torch.Tensor, k: int,
+                           seed: int) -> np.ndarray:
+    """log w_ik = log p(x_i|z_ik) + log p(z_ik) - log q(z_ik|x_i) for K samples
+    z_ik ~ q(z|x_i), as float64 [images, k], for a VAE with a Bernoulli decoder
+    (`decode_logits`). Decoded in chunks; the log densities are summed in float64."""
+    generator = torch.Generator().manual_seed(seed)
+    rows = []
+    for chunk in images.split(max(1, IS_CHUNK // k)):
+        mu, log_sigma = model.encode(chunk)
+        eps = torch.randn((k, *mu.shape), generator=generator).to(mu.device)
+        z = mu + eps * torch.exp(log_sigma)  # [k, batch, nz]
+        logits = model.decode_logits(z.flatten(0, 1)).view(k, len(chunk), -1).double()
+        x = chunk.flatten(1).double().expand_as(logits)
+        log_px_z = -F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1)
+        z, mu, log_sigma = z.double(), mu.double(), log_sigma.double()
+        log_w = log_px_z + log_standard_normal(z) - log_normal(z, mu, log_sigma)
+        rows.append(log_w.t().cpu())
+    return torch.cat(rows).numpy()
+
+
+def importance_log_likelihood(log_weights: np.ndarray, k: int) -> np.ndarray:
+    """Per image, log (1/K) sum_k w_k over the first K weights, by log-sum-exp.
+
+    Burda et al. (2016): a lower bound on log p(x) that tightens as K grows; with K = 1
+    its expectation is the ELBO.
+    """
+    return (torch.logsumexp(torch.from_numpy(log_weights[:, :k]), dim=1).numpy()
+            - math.log(k))

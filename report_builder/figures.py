@@ -22,8 +22,8 @@ import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from .answers import epochs  # noqa: E402
 from .files import atomic_write_bytes, pixels_sha256, sha256_bytes  # noqa: E402
+from .numbers import epochs  # noqa: E402
 
 DPI = 150
 plt.rcParams.update({
@@ -267,6 +267,90 @@ def _draw_latent_scatter(title, means, labels, limit) -> bytes:
     return _png(fig)
 
 
+def plot_validation_elbo(name, caption, title, validation: np.ndarray, training: np.ndarray,
+                         target: float) -> Figure:
+    """Validation ELBO after each epoch, the training ELBO averaged over each epoch, and the
+    course's target as a line."""
+    arrays = {"validation": validation, "training": training, "target": np.asarray(target)}
+    return Figure(name, caption, arrays, partial(_draw_validation_elbo, title, arrays), (title,),
+                  "validation_elbo")
+
+
+def _draw_validation_elbo(title, arrays) -> bytes:
+    fig, ax = plt.subplots(figsize=(4.6, 2.8))
+    epochs_axis = np.arange(1, len(arrays["validation"]) + 1)
+    ax.plot(epochs_axis, arrays["training"], color="tab:gray", marker="o", markersize=2.5,
+            linewidth=1, label="training (mean over the epoch)")
+    ax.plot(epochs_axis, arrays["validation"], color="tab:blue", marker="o", markersize=3,
+            linewidth=1.4, label="validation")
+    target = float(arrays["target"])
+    ax.axhline(target, color="tab:red", linestyle="--", linewidth=1,
+               label=f"course target {target:g} (MNIST)")
+    low = min(arrays["validation"].min(), arrays["training"].min(), target)
+    high = max(arrays["validation"].max(), arrays["training"].max(), target)
+    ax.set_ylim(low - 0.08 * (high - low) - 1, high + 0.08 * (high - low) + 1)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("ELBO (nats per image)")
+    ax.legend(frameon=False, fontsize=7, loc="lower right")
+    ax.set_title(title)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def plot_kl_estimates(name, caption, title, closed: np.ndarray, monte_carlo: np.ndarray,
+                      iterations_per_epoch: int) -> Figure:
+    arrays = {"closed": closed, "monte_carlo": monte_carlo}
+    return Figure(name, caption, arrays,
+                  partial(_draw_kl_estimates, title, arrays, iterations_per_epoch),
+                  (title, iterations_per_epoch), "kl_estimates")
+
+
+def _draw_kl_estimates(title, arrays, iterations_per_epoch) -> bytes:
+    fig, ax = plt.subplots(figsize=(6.0, 2.8))
+    steps = np.arange(1, len(arrays["closed"]) + 1)
+    ax.plot(steps, arrays["monte_carlo"], color="tab:orange", alpha=0.35, linewidth=0.5,
+            label="single-sample Monte Carlo")
+    ax.plot(steps, arrays["closed"], color="tab:blue", linewidth=0.9, label="closed form")
+    window = max(1, iterations_per_epoch // 4)
+    smooth = _smooth(arrays["monte_carlo"], window)
+    ax.plot(steps[window - 1:], smooth, color="tab:red", linewidth=1.0, linestyle="--",
+            label=f"Monte Carlo, mean of {window}")
+    ax.set_yscale("log")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("KL (nats per image)")
+    ax.legend(frameon=False, fontsize=7)
+    ax.set_title(title)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def plot_log_likelihood_vs_k(name, caption, title, ks: np.ndarray, estimates: np.ndarray,
+                             standard_errors: np.ndarray, elbo: float) -> Figure:
+    arrays = {"ks": ks, "estimates": estimates, "standard_errors": standard_errors,
+              "elbo": np.asarray(elbo)}
+    return Figure(name, caption, arrays, partial(_draw_log_likelihood_vs_k, title, arrays),
+                  (title,), "log_likelihood_vs_k")
+
+
+def _draw_log_likelihood_vs_k(title, arrays) -> bytes:
+    fig, ax = plt.subplots(figsize=(4.0, 2.8))
+    ax.errorbar(arrays["ks"], arrays["estimates"], yerr=arrays["standard_errors"],
+                color="tab:blue", marker="o", markersize=3.5, capsize=3, linewidth=1.3,
+                label="importance-sampled log p(x)")
+    ax.axhline(float(arrays["elbo"]), color="tab:gray", linestyle="--", linewidth=1,
+               label="ELBO")
+    ax.set_xscale("log")
+    ax.set_xticks(arrays["ks"], [f"{k:g}" for k in arrays["ks"]])
+    ax.minorticks_off()
+    ax.set_xlabel("K (samples from q(z|x) per image)")
+    ax.set_ylabel("nats per test image")
+    ax.legend(frameon=False, fontsize=7, loc="lower right")
+    ax.set_title(title)
+    fig.tight_layout()
+    return _png(fig)
+
+
 def save_figures(figures: list[Figure], folder: Path) -> dict[str, dict]:
     """Write each figure's PNG and .npz, drawing only what changed.
 
@@ -313,6 +397,12 @@ def redraw(kind: str, labels: list, arrays: dict[str, np.ndarray]) -> bytes:
         return _draw_manifold(labels[0], arrays["images"], labels[1], labels[2])
     if kind == "latent_scatter":
         return _draw_latent_scatter(labels[0], arrays["means"], arrays["labels"], labels[1])
+    if kind == "validation_elbo":
+        return _draw_validation_elbo(labels[0], arrays)
+    if kind == "kl_estimates":
+        return _draw_kl_estimates(labels[0], arrays, labels[1])
+    if kind == "log_likelihood_vs_k":
+        return _draw_log_likelihood_vs_k(labels[0], arrays)
     raise ValueError(f"unknown figure kind {kind!r}")
 
 

@@ -69,7 +69,7 @@ class Report:
         store = RunStore(self.cache_dir)
         if not store.is_complete(run["key"]):
             raise ReportBuilderError(f"run {name} ({run['key']}) is not in {self.cache_dir}")
-        return store.load(name, run["key"], RunConfig(**run["config"]), "cpu").model
+        return store.load(name, run["key"], RunConfig.from_dict(run["config"]), "cpu").model
 
     def _section_html(self, section: str) -> str:
         parts = re.split(r"(?=<h2>)", self.html)

@@ -25,3 +25,15 @@ def significant_digits(text: str) -> int:
     """'0.0036' -> 2, '136.6' -> 4, '1.18e+03' -> 3."""
     digits = text.rstrip("%").lstrip("-").lower().partition("e")[0].replace(".", "")
     return len(digits.lstrip("0")) or 1
+
+
+def significant(value: float, digits: int = 3) -> str:
+    """`digits` significant digits, but whole numbers stay whole: 1184, not 1.18e+03."""
+    if abs(value) >= 10 ** digits and abs(value) < 1e9:
+        return f"{value:.0f}"
+    return f"{value:.{digits}g}"
+
+
+def epochs(n: int) -> str:
+    """'1 epoch', '5 epochs' (the quick profile trains one)."""
+    return f"{n} epoch" if n == 1 else f"{n} epochs"

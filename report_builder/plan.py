@@ -12,77 +12,41 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from .analyses import beta_search
 from .data import Dataset
 from .files import atomic_write_json
 from .runs import RunConfig, RunStore, code_version, run_key
-from .spec import Spec, load_spec, with_profile
+from .spec import RunSpec, Spec, load_spec, with_profile
 
 
-def search_name(beta: float, epochs: int) -> str:
-    return f"search_beta_{beta:g}_e{epochs}"
-
-
-def search_config(spec: Spec, seed: int, precision: str, beta: float, epochs: int) -> RunConfig:
-    """A VAE of the beta search (or the tuned run): the spec's shared settings, this beta."""
-    shared = next(iter(spec.runs.values()))
-    return RunConfig(model=spec.beta_search.model, epochs=epochs, nz=shared.nz, beta=beta,
-                     lr=shared.lr, batch_size=shared.batch_size, seed=seed, precision=precision)
-
-
-def first_rung_epochs(spec: Spec) -> int:
-    search = spec.beta_search
-    return search.halving.first_epochs if search.halving else search.search_epochs
+def run_config(run: RunSpec, seed: int, precision: str) -> RunConfig:
+    return RunConfig(family=run.family, epochs=run.epochs, params=run.params, lr=run.lr,
+                     batch_size=run.batch_size, seed=seed, precision=precision)
 
 
 def run_plan(spec: Spec, seed: int, precision: str) -> dict[str, RunConfig]:
-    """The runs known before the search decides: the judge, the grid's first rung, the
+    """The runs known before the search decides: the judge, the search's first rung, the
     fixed runs, in that order."""
-    plan = {"classifier": RunConfig(model="classifier", epochs=spec.classifier.epochs,
-                                    lr=spec.classifier.lr,
-                                    batch_size=spec.classifier.batch_size, seed=seed,
-                                    precision=precision)}
+    plan = {}
+    if spec.classifier:
+        plan["classifier"] = run_config(spec.classifier, seed, precision)
     if spec.beta_search:
-        epochs = first_rung_epochs(spec)
-        for beta in spec.beta_search.betas:
-            plan[search_name(beta, epochs)] = search_config(spec, seed, precision, beta, epochs)
-    for name, run in spec.runs.items():
-        plan[name] = RunConfig(model=run.model, epochs=run.epochs, nz=run.nz, beta=run.beta,
-                               lr=run.lr, batch_size=run.batch_size, seed=seed,
-                               precision=precision, hidden=run.hidden)
-    return plan
+        plan |= beta_search.first_rung(spec, seed, precision)
+    return plan | {name: run_config(run, seed, precision) for name, run in spec.runs.items()}
 
 
 def run_names(spec: Spec) -> list[str]:
-    """Every name `--retrain` takes: the judge, the fixed runs, the tuned run and each
-    search run (every β at the first rung's and the full search's epochs)."""
-    names = ["classifier", *spec.runs]
-    if spec.beta_search:
-        rungs = dict.fromkeys([first_rung_epochs(spec), spec.beta_search.search_epochs])
-        names += [spec.beta_search.run, *(search_name(beta, epochs) for epochs in rungs
-                                          for beta in spec.beta_search.betas)]
-    return names
-
-
-def second_rung(spec: Spec, seed: int, precision: str, kept: list[float]) -> dict[str, RunConfig]:
-    """With successive halving, the kept betas trained for the full search epochs."""
-    epochs = spec.beta_search.search_epochs
-    if not spec.beta_search.halving:
-        return {}
-    return {search_name(beta, epochs): search_config(spec, seed, precision, beta, epochs)
-            for beta in kept}
-
-
-def tuned_plan(spec: Spec, seed: int, precision: str, chosen: float) -> dict[str, RunConfig]:
-    search = spec.beta_search
-    return {search.run: search_config(spec, seed, precision, chosen, search.final_epochs)}
+    """Every name `--retrain` takes: the judge, the fixed runs, and the search's runs."""
+    names = ["classifier"] if spec.classifier else []
+    return names + [*spec.runs, *(beta_search.run_names(spec) if spec.beta_search else [])]
 
 
 def decided_plan(spec: Spec, seed: int, precision: str, kept: list[float],
-                 chosen: float) -> dict[str, RunConfig]:
-    """The runs the search decides: the kept betas' second rung and the tuned run."""
-    if not spec.beta_search:
+                 chosen: float | None) -> dict[str, RunConfig]:
+    """The runs a recorded search decided (none without a search)."""
+    if not spec.beta_search or chosen is None:
         return {}
-    return second_rung(spec, seed, precision, kept) | tuned_plan(spec, seed, precision, chosen)
+    return beta_search.decided_plan(spec, seed, precision, kept, chosen)
 
 
 def build_id(spec: Spec, profile: str, data: Dataset, seed: int, precision: str) -> str:
@@ -110,7 +74,7 @@ def record_build(store: RunStore, spec: Spec, profile: str, data: Dataset, seed:
             "kept_betas": kept_betas,
             "chosen_beta": chosen_beta,
             "runs": {name: {"key": keys[name], "config": configs[name].as_dict(),
-                            "code": code_version(configs[name].model)}
+                            "code": code_version(configs[name])}
                      for name in configs},
         }
         atomic_write_json(store.root / "index.json", index)
@@ -130,14 +94,22 @@ def why_stale(name: str, config: RunConfig, last: dict | None) -> str:
     if last is None or name not in last["runs"]:
         return "never built"
     before = last["runs"][name]
-    changed = [f"{field} {before['config'][field]} → {value}"
-               for field, value in config.as_dict().items()
-               if before["config"].get(field) != value]
+    if "family" not in before["config"]:
+        return "built by an earlier version of report-builder"
+    was, now = _settings(before["config"]), _settings(config.as_dict())
+    changed = [f"{field} {was.get(field, 'default')} → {value}"
+               for field, value in now.items() if was.get(field) != value]
+    changed += [f"{field} {value} → default" for field, value in was.items() if field not in now]
     if changed:
         return "changed: " + ", ".join(changed)
-    if before["code"] != code_version(config.model):
-        return "model or training code changed"
+    if before["code"] != code_version(config):
+        return f"training code of {config.family} changed"
     return "cache entry missing or corrupt"
+
+
+def _settings(config: dict) -> dict:
+    """A config's loop settings and family parameters side by side."""
+    return {**{k: v for k, v in config.items() if k != "params"}, **config["params"]}
 
 
 def planned_runs(spec: Spec, store: RunStore, data: Dataset, profile: str, seed: int,

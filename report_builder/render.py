@@ -14,9 +14,9 @@ from pathlib import Path
 
 import jinja2
 
-from .answers import epochs
-from .data import words_for
+from .answers import words_for
 from .files import atomic_write_bytes, atomic_write_json, atomic_write_text, sha256_bytes
+from .numbers import epochs
 from .spec import ROOT, Spec
 
 TEMPLATES = ROOT / "templates"

@@ -1,19 +1,18 @@
 """Content-addressed store of trained runs: `<cache>/<key>/`.
 
-key = hash(run config, data set fingerprint, version of the code that trains it). The
-code version hashes only the model and training sources, so editing a template or a
-plot retrains nothing. An entry is complete when `run.json` exists and the checksums it
+key = hash(family, its parameters without defaults, the training settings, the data set's
+fingerprint, the family's code version). The code version hashes only the sources that
+train the family's runs (`families.code_version`), so editing a template, a plot or
+another family retrains nothing. An entry is complete when `run.json` exists and the checksums it
 records match; anything else is retrained (with a warning), never loaded.
 """
 
-import inspect
 import io
 import json
 import logging
 import shutil
 import time
 from dataclasses import asdict, dataclass
-from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -21,40 +20,48 @@ import torch
 from filelock import FileLock
 from torch import nn
 
-from . import train as train_module
-from .data import Dataset, as_float
+from . import families
+from .data import Dataset
 from .files import atomic_write_bytes, atomic_write_json, sha256_bytes, sha256_file
-from .models import build_model, classifier, conv, mlp
 from .spec import canonical_json
-from .train import BatchCallback, TrainConfig, train
+from .train import BatchCallback, History, TrainConfig, train
 
 log = logging.getLogger(__name__)
 
 Progress = Literal["cached", "finished", "unfinished"]  # what RunStore.advance did
-MODEL_SOURCES = {"conv_ae": conv, "conv_vae": conv, "mlp_vae": mlp, "classifier": classifier}
 
 
 @dataclass(frozen=True)
 class RunConfig:
-    """Everything that determines a trained model, besides the data and the code."""
+    """Everything that determines a trained model, besides the data and the code: the
+    family and its parameters, and the settings of the shared loop."""
 
-    model: str
+    family: str
     epochs: int
-    nz: int = 64
-    beta: float = 0.0
+    params: families.base.Params
     lr: float = 1e-3
     batch_size: int = 64
     seed: int = 0
     precision: str = "fp32"
-    hidden: tuple[int, ...] = ()
 
     def as_dict(self) -> dict:
+        """Plain values; the parameters without their defaults, so that a family's new
+        optional parameter leaves every existing key as it was."""
         values = asdict(self)
-        if not self.hidden:  # keys of models without hidden layers stay as they were
-            del values["hidden"]
-        else:
-            values["hidden"] = list(self.hidden)
+        values["params"] = self.params.model_dump(mode="json", exclude_defaults=True)
         return values
+
+    @classmethod
+    def make(cls, family: str, epochs: int, *, lr: float = 1e-3, batch_size: int = 64,
+             seed: int = 0, precision: str = "fp32", **params) -> "RunConfig":
+        """A config from keyword arguments: the loop's settings, the rest the family's."""
+        return cls(family, epochs, families.get(family).Params(**params), lr, batch_size, seed,
+                   precision)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "RunConfig":
+        family = families.get(values["family"])
+        return cls(**{**values, "params": family.Params.model_validate(values["params"])})
 
 
 @dataclass
@@ -64,17 +71,25 @@ class Run:
     name: str
     key: str
     config: RunConfig
-    model: nn.Module
-    history: dict[str, list[float]]
+    models: dict[str, nn.Module]
+    history: dict[str, list[float]]  # loss parts per iteration
+    epoch_history: dict[str, list[float]]  # what the family measured after each epoch
     info: dict  # run.json: when, how long, on what
     reused: bool
     same_as: str | None = None  # another run name with the same key, trained once for both
 
+    @property
+    def model(self) -> nn.Module:
+        """The network of a one-network family."""
+        return self.models["model"]
 
-@cache
-def code_version(model_kind: str) -> str:
-    sources = inspect.getsource(MODEL_SOURCES[model_kind]) + inspect.getsource(train_module)
-    return sha256_bytes(sources.encode())[:12]
+    @property
+    def family(self):
+        return families.get(self.config.family)
+
+
+def code_version(config: RunConfig) -> str:
+    return families.code_version(config.family)
 
 
 def run_key(config: RunConfig, data: Dataset | str) -> str:
@@ -83,7 +98,7 @@ def run_key(config: RunConfig, data: Dataset | str) -> str:
     identity = {
         "config": config.as_dict(),
         "data": fingerprint,
-        "code": code_version(config.model),
+        "code": code_version(config),
     }
     return sha256_bytes(canonical_json(identity).encode())[:16]
 
@@ -142,11 +157,10 @@ class RunStore:
         resume = self._load_checkpoint(entry / "checkpoint.pt") or self._head_start(config, data)
         start = resume["epoch"] if resume else 0
         until = config.epochs if max_epochs is None else min(config.epochs, start + max_epochs)
+        family = families.get(config.family)
         torch.manual_seed(config.seed)  # initial weights are part of what the seed fixes
-        model = build_model(config.model, nz=config.nz, beta=config.beta, hidden=config.hidden)
-        tensors = [as_float(data.train_images)]
-        if config.model == "classifier":
-            tensors.append(data.train_labels)
+        models = family.build(config.params)
+        tensors = family.tensors(data, config.params)
         train_config = TrainConfig(
             epochs=until,
             lr=config.lr,
@@ -163,17 +177,19 @@ class RunStore:
             checkpoint["seconds"] = earlier_seconds + time.perf_counter() - started
             atomic_write_bytes(entry / "checkpoint.pt", _to_bytes(checkpoint))
 
-        history = train(model, tensors, train_config, resume=resume,
-                        on_batch=on_batch, on_epoch_end=save_checkpoint)
+        history = train(family, config.params, models, tensors, train_config, data=data,
+                        resume=resume, on_batch=on_batch, on_epoch_end=save_checkpoint)
         if until < config.epochs:
             return "unfinished"
         seconds = earlier_seconds + time.perf_counter() - started
-        self._commit(entry, name, key, config, data, device, model, history.losses, seconds)
+        self._commit(entry, name, key, config, data, device, models, history, seconds)
         return "finished"
 
-    def _commit(self, entry, name, key, config, data, device, model, history, seconds) -> None:
-        model_bytes = _to_bytes({"config": config.as_dict(), "state_dict": model.state_dict()})
-        history_text = json.dumps(history)
+    def _commit(self, entry, name, key, config, data, device, models, history: History,
+                seconds) -> None:
+        model_bytes = _to_bytes({"config": config.as_dict(), "state_dicts": {
+            name: model.state_dict() for name, model in models.items()}})
+        history_text = json.dumps(history.as_dict())
         atomic_write_bytes(entry / "model.pt", model_bytes)
         atomic_write_bytes(entry / "history.json", history_text.encode())
         atomic_write_json(entry / "config.json", config.as_dict())
@@ -182,12 +198,12 @@ class RunStore:
             "first_name": name,
             "config": config.as_dict(),
             "data": data.describe(),
-            "code_version": code_version(config.model),
+            "code_version": code_version(config),
             "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "train_seconds": round(seconds, 2),
             "device": device,
             "torch": torch.__version__,
-            "final": {name: values[-1] for name, values in history.items()},
+            "final": {name: values[-1] for name, values in history.losses.items()},
             "sha256": {"model.pt": sha256_bytes(model_bytes),
                        "history.json": sha256_bytes(history_text.encode())},
         }
@@ -204,12 +220,13 @@ class RunStore:
         """A complete entry's model and history (check `is_complete` first)."""
         entry = self.entry(key)
         saved = torch.load(entry / "model.pt", map_location=device, weights_only=True)
-        model = build_model(config.model, nz=config.nz, beta=config.beta, hidden=config.hidden)
-        model.load_state_dict(saved["state_dict"])
-        model.to(device).eval()
-        history = json.loads((entry / "history.json").read_text())
+        models = families.get(config.family).build(config.params)
+        for part, model in models.items():
+            model.load_state_dict(saved["state_dicts"][part])
+            model.to(device).eval()
+        history = History.from_dict(json.loads((entry / "history.json").read_text()))
         info = json.loads((entry / "run.json").read_text())
-        return Run(name, key, config, model, history, info, reused)
+        return Run(name, key, config, models, history.losses, history.per_epoch, info, reused)
 
     def verified_info(self, key: str) -> dict | None:
         """run.json of a complete, intact entry; None for a missing or damaged one."""
@@ -256,7 +273,7 @@ class RunStore:
                 continue
             same = {**info.get("config", {}), "epochs": config.epochs} == config.as_dict()
             if (same and info["config"]["epochs"] < config.epochs
-                    and info.get("code_version") == code_version(config.model)
+                    and info.get("code_version") == code_version(config)
                     and info.get("data", {}).get("fingerprint") == data.fingerprint
                     and (info_path.parent / "final.pt").is_file()
                     and (best is None or info["config"]["epochs"] > best[0])):

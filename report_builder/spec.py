@@ -1,24 +1,31 @@
 """Problem specs: `experiments/<problem>.yaml`, validated on load.
 
-A spec declares what a problem trains, draws and asks; `resolve()` turns it plus the
-command-line choices (profile, seed) into plain run configs that the cache can key on.
+A spec declares what a problem trains, draws and asks. Each run names a family
+(`report_builder.families`); the run's other keys are the loop's settings (epochs, lr,
+batch_size) and the family's parameters, which the family validates.
 """
 
 import json
 import math
 from pathlib import Path
-from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from . import families
 from .errors import ReportBuilderError
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPERIMENTS = ROOT / "experiments"
-ModelKind = Literal["conv_ae", "conv_vae", "mlp_vae", "classifier"]
-FigureKind = Literal["loss_curves", "reconstructions", "samples", "beta_search", "interpolation",
-                     "sample_grid", "manifold", "latent_scatter"]
+ANALYSIS_FIGURES = ("beta_search", "interpolation")  # figures of a spec section, not of a run
 
 
 class Strict(BaseModel):
@@ -26,13 +33,41 @@ class Strict(BaseModel):
 
 
 class RunSpec(Strict):
-    model: ModelKind
+    """One run: a family, the shared loop's settings, and the family's parameters (every
+    key of the run that is not a loop setting)."""
+
+    family: str
     epochs: int = Field(gt=0)
-    nz: int = Field(default=64, gt=0)
-    beta: float = Field(default=0.0, ge=0)
     lr: float = Field(default=1e-3, gt=0)
     batch_size: int = Field(default=64, gt=1)
-    hidden: tuple[int, ...] = ()  # hidden layer sizes of an MLP model
+    params: SerializeAsAny[families.base.Params]
+
+    @model_validator(mode="before")
+    @classmethod
+    def family_params(cls, raw):
+        if not isinstance(raw, dict) or "params" in raw:
+            return raw
+        name = raw.get("family")
+        if name not in families.FAMILIES:
+            raise ValueError(f"unknown family {name!r}; known families: "
+                             f"{', '.join(families.FAMILIES)}")
+        loop = {key: raw[key] for key in ("family", "epochs", "lr", "batch_size") if key in raw}
+        own = {key: value for key, value in raw.items() if key not in loop}
+        return {**loop, "params": family_params(name, own)}
+
+
+def family_params(name: str, raw: dict) -> families.base.Params:
+    """The family's Params from a run's keys; an unknown or bad one named with the allowed."""
+    allowed = ", ".join(["epochs", "lr", "batch_size", *families.parameters(name)])
+    try:
+        return families.get(name).Params.model_validate(raw)
+    except ValidationError as err:
+        first = err.errors()[0]
+        key = ".".join(str(part) for part in first["loc"])
+        if first["type"] == "extra_forbidden":
+            raise ValueError(f"family {name} has no parameter {key!r}; allowed: "
+                             f"{allowed}") from None
+        raise ValueError(f"{key}: {first['msg']} (family {name}; allowed: {allowed})") from None
 
 
 class Halving(Strict):
@@ -44,7 +79,7 @@ class Halving(Strict):
 
 class BetaSearch(Strict):
     run: str = Field(description="name of the tuned run the search produces")
-    model: ModelKind = "conv_vae"
+    base: str = Field(description="the run whose family and settings the search varies β of")
     betas: list[float] = Field(min_length=2)
     search_epochs: int = Field(gt=0)
     final_epochs: int = Field(gt=0)
@@ -84,7 +119,7 @@ class Interpolation(Strict):
 
 
 class FigureSpec(Strict):
-    kind: FigureKind
+    kind: str = Field(description="a figure of each run's family, or of an analysis")
     runs: list[str] = []
 
 
@@ -109,7 +144,7 @@ class Spec(Strict):
     template: str
     defaults: dict[str, float | int | str | list[int]] = {}
     runs: dict[str, RunSpec]
-    classifier: RunSpec
+    classifier: RunSpec | None = Field(default=None, description="the judge of samples")
     beta_search: BetaSearch | None = None
     samples: int = Field(default=1000, gt=1, description="prior samples scored per run")
     interpolation: Interpolation | None = None
@@ -138,11 +173,35 @@ class Spec(Strict):
     def names_resolve(self) -> "Spec":
         known = set(self.runs) | ({self.beta_search.run} if self.beta_search else set())
         used = [self.interpolation.ae, self.interpolation.vae] if self.interpolation else []
+        used += [self.beta_search.base] if self.beta_search else []
         used += [run for figure in self.figures for run in figure.runs]
         unknown = sorted(set(used) - known)
         if unknown:
             raise ValueError(f"unknown run name(s) {unknown}; known: {sorted(known)}")
+        base = self.beta_search and self.runs[self.beta_search.base]
+        if base and "beta" not in type(base.params).model_fields:
+            raise ValueError(f"beta_search.base {self.beta_search.base} has no β to search")
+        for figure in self.figures:
+            self._check_figure(figure)
         return self
+
+    def family_of(self, run: str) -> str:
+        if self.beta_search and run == self.beta_search.run:
+            run = self.beta_search.base
+        return self.runs[run].family
+
+    def _check_figure(self, figure: FigureSpec) -> None:
+        if not figure.runs:
+            if figure.kind not in ANALYSIS_FIGURES or getattr(self, figure.kind) is None:
+                present = [kind for kind in ANALYSIS_FIGURES if getattr(self, kind) is not None]
+                raise ValueError(f"figure {figure.kind!r} without runs must be the figure of a "
+                                 f"section of this spec: {', '.join(present) or 'none here'}")
+            return
+        for run in figure.runs:
+            kinds = families.get(self.family_of(run)).FIGURES
+            if figure.kind not in kinds:
+                raise ValueError(f"run {run} ({self.family_of(run)}) draws no {figure.kind!r}; "
+                                 f"it draws: {', '.join(kinds)}")
 
 
 def spec_path(problem: str) -> Path:
@@ -170,8 +229,9 @@ def load_spec(problem: str, path: Path | None = None) -> Spec:
     except ValidationError as err:
         first = err.errors()[0]
         loc = ".".join(str(part) for part in first["loc"]) or "spec"
+        message = first["msg"].removeprefix("Value error, ")
         more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
-        raise ReportBuilderError(f"{path}: {loc}: {first['msg']}{more}") from None
+        raise ReportBuilderError(f"{path}: {loc}: {message}{more}") from None
 
 
 def with_profile(spec: Spec, profile: str) -> Spec:

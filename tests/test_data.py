@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from report_builder import data as data_module
-from report_builder.data import as_float, load_dataset, read_idx
+from report_builder.data import load_dataset, read_idx
 from report_builder.errors import ReportBuilderError
+from report_builder.train import as_float
 
 
 def test_mnist_5k_is_a_balanced_fixed_split(mnist_5k):

@@ -29,12 +29,12 @@ class RecordingReporter:
 def test_a_run_the_build_waits_for_overtakes_long_runs_at_their_next_slice(
         tmp_path, tiny, monkeypatch):
     monkeypatch.setattr(jobs, "SLICE_STEPS", steps_per_epoch(len(tiny.train_labels), 64))
-    long = RunConfig(model="conv_ae", epochs=12, nz=8, seed=1)
-    urgent = RunConfig(model="conv_ae", epochs=1, nz=8, seed=2)
+    long = RunConfig.make("conv_ae", 12, nz=8, seed=1)
+    urgent = RunConfig.make("conv_ae", 1, nz=8, seed=2)
     reporter = RecordingReporter()
     with TrainingPool(RunStore(tmp_path), tiny, "cpu", 2, reporter) as pool:
-        pool.submit([Request("long_a", long), Request("long_b", RunConfig(
-            model="conv_ae", epochs=12, nz=8, seed=3))], priority=1)
+        pool.submit([Request("long_a", long),
+                     Request("long_b", RunConfig.make("conv_ae", 12, nz=8, seed=3))], priority=1)
         deadline = time.monotonic() + 120
         while len(reporter.progress) < 2 and time.monotonic() < deadline:  # both workers busy
             time.sleep(0.05)

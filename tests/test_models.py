@@ -3,7 +3,6 @@ import torch
 from torch import nn
 from torch.distributions import Normal, kl_divergence
 
-from report_builder.models import BUILDERS, build_model
 from report_builder.models.conv import (
     VAE,
     AutoEncoder,
@@ -11,9 +10,8 @@ from report_builder.models.conv import (
     Conv2dToPoint,
     ConvTranspose2dFromPoint,
     ConvTranspose2dMatmulGrad,
-    gaussian_kl,
 )
-from report_builder.spec import ModelKind
+from report_builder.models.distributions import gaussian_kl, log_normal, log_standard_normal
 
 
 def test_shapes_the_course_checks():
@@ -62,9 +60,12 @@ def test_vae_loss_parts_are_named_and_beta_weights_the_kl():
     assert torch.allclose(parts["loss"], parts["recon"] + 3.0 * parts["kl"])
 
 
-def test_registry_and_spec_know_the_same_models():
-    assert set(BUILDERS) == set(ModelKind.__args__)
-    assert isinstance(build_model("conv_vae", nz=4, beta=0.5), VAE)
+def test_log_densities_match_torch_distributions():
+    torch.manual_seed(0)
+    z, mu, log_sigma = torch.randn(5, 7), torch.randn(5, 7), torch.randn(5, 7) * 0.5
+    expected = Normal(mu, log_sigma.exp()).log_prob(z).sum(1)
+    assert torch.allclose(log_normal(z, mu, log_sigma), expected, atol=1e-5)
+    assert torch.allclose(log_standard_normal(z), Normal(0.0, 1.0).log_prob(z).sum(1), atol=1e-5)
 
 
 @pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])

@@ -1,12 +1,6 @@
-from report_builder.plan import (
-    clean,
-    keys_in_use,
-    planned_runs,
-    record_build,
-    run_plan,
-    tuned_plan,
-)
-from report_builder.runs import RunStore, run_key
+from report_builder.analyses.beta_search import tuned_plan
+from report_builder.plan import clean, keys_in_use, planned_runs, record_build, run_plan
+from report_builder.runs import RunConfig, RunStore, run_key
 from report_builder.spec import load_spec, with_profile
 
 
@@ -19,7 +13,9 @@ def test_plan_has_judge_grid_and_fixed_runs_in_training_order():
     assert list(plan)[0] == "classifier"
     assert [n for n in plan if n.startswith("search_")] == [
         "search_beta_0.0001_e1", "search_beta_0.001_e1", "search_beta_0.01_e1"]
-    assert plan["vae_beta10"].beta == 10 and plan["ae"].model == "conv_ae"
+    assert plan["vae_beta10"].params.beta == 10 and plan["ae"].family == "conv_ae"
+    assert plan["search_beta_0.01_e1"].params == plan["vae_beta10"].params.model_copy(
+        update={"beta": 0.01})  # the search varies β of its base run
 
 
 def test_dry_run_says_why_each_run_would_train(tmp_path, tiny):
@@ -52,7 +48,7 @@ def test_clean_removes_what_no_spec_uses(tmp_path, tiny):
     spec, store = quick(), RunStore(tmp_path)
     plan = run_plan(spec, 0, "fp32")
     used = store.get("classifier", plan["classifier"], tiny, "cpu")
-    orphan = store.get("old", plan["ae"].__class__(model="conv_ae", epochs=1, nz=4), tiny, "cpu")
+    orphan = store.get("old", RunConfig.make("conv_ae", 1, nz=4), tiny, "cpu")
     plan |= tuned_plan(spec, 0, "fp32", 1e-3)
     keys = {name: run_key(config, tiny) for name, config in plan.items()}
     record_build(store, spec, "quick", tiny, 0, "fp32", plan, keys, [], 1e-3)

@@ -10,14 +10,15 @@ import pytest
 from report_builder.data import subset
 from report_builder.runs import RunConfig, RunStore, code_version, run_key
 
-AE = RunConfig(model="conv_ae", epochs=1, nz=8, seed=1)
+AE = RunConfig.make("conv_ae", 1, nz=8, seed=1)
 
 
 def test_key_follows_config_data_and_nothing_else(tiny):
-    assert run_key(AE, tiny) == run_key(RunConfig(model="conv_ae", epochs=1, nz=8, seed=1), tiny)
-    assert run_key(AE, tiny) != run_key(RunConfig(model="conv_ae", epochs=2, nz=8, seed=1), tiny)
+    assert run_key(AE, tiny) == run_key(RunConfig.make("conv_ae", 1, nz=8, seed=1), tiny)
+    assert run_key(AE, tiny) != run_key(RunConfig.make("conv_ae", 2, nz=8, seed=1), tiny)
     assert run_key(AE, tiny) != run_key(AE, subset(tiny, 200, 100))
-    assert code_version("conv_ae") == code_version("conv_vae") != code_version("classifier")
+    vae = RunConfig.make("conv_vae", 1, nz=8, seed=1)
+    assert code_version(AE) != code_version(vae) != code_version(RunConfig.make("classifier", 1))
 
 
 def test_a_cached_run_is_loaded_not_retrained(tmp_path, tiny):
@@ -56,7 +57,7 @@ def test_a_truncated_checkpoint_is_ignored_and_the_run_trains(tmp_path, tiny, ca
 
 def test_an_interrupted_run_resumes_from_its_checkpoint(tmp_path, tiny):
     store = RunStore(tmp_path)
-    two_epochs = RunConfig(model="conv_ae", epochs=2, nz=8, seed=1)
+    two_epochs = RunConfig.make("conv_ae", 2, nz=8, seed=1)
 
     def interrupt_after_first_epoch(epoch, step, losses):
         if epoch == 1:
@@ -76,7 +77,7 @@ def test_a_longer_run_continues_from_a_shorter_one_and_matches_training_from_scr
         tmp_path, tiny):
     store = RunStore(tmp_path)
     store.get("short", AE, tiny, "cpu")
-    two_epochs = RunConfig(model="conv_ae", epochs=2, nz=8, seed=1)
+    two_epochs = RunConfig.make("conv_ae", 2, nz=8, seed=1)
     seen = []
     longer = store.get("long", two_epochs, tiny, "cpu", on_batch=lambda e, s, v: seen.append(e))
     assert set(seen) == {1}  # epoch 0 came from the 1-epoch run
@@ -89,7 +90,7 @@ def test_a_longer_run_continues_from_a_shorter_one_and_matches_training_from_scr
 
 def test_a_run_trained_in_slices_equals_one_trained_in_one_go(tmp_path, tiny):
     store = RunStore(tmp_path)
-    three_epochs = RunConfig(model="conv_vae", epochs=3, nz=8, beta=1e-3, seed=1)
+    three_epochs = RunConfig.make("conv_vae", 3, nz=8, beta=1e-3, seed=1)
     statuses = [store.advance("vae", three_epochs, tiny, "cpu", max_epochs=2)]
     assert not store.is_complete(run_key(three_epochs, tiny))  # 2 of 3 epochs
     statuses += [store.advance("vae", three_epochs, tiny, "cpu", max_epochs=2)]
@@ -110,7 +111,7 @@ from pathlib import Path
 from report_builder.data import load_mnist_5k, subset
 from report_builder.runs import RunConfig, RunStore
 torch.set_num_threads(1)
-config = RunConfig(model="conv_ae", epochs=2, nz=8, seed=1)
+config = RunConfig.make("conv_ae", 2, nz=8, seed=1)
 RunStore(Path(sys.argv[1])).get("ae", config, subset(load_mnist_5k(), 2048, 128), "cpu")
 """
 
@@ -118,7 +119,7 @@ RunStore(Path(sys.argv[1])).get("ae", config, subset(load_mnist_5k(), 2048, 128)
 @pytest.mark.slow
 def test_kill_9_mid_run_then_resume_gives_the_uninterrupted_model(tmp_path, mnist_5k):
     data = subset(mnist_5k, 2048, 128)  # 32 batches an epoch: the kill lands mid-run
-    config = RunConfig(model="conv_ae", epochs=2, nz=8, seed=1)
+    config = RunConfig.make("conv_ae", 2, nz=8, seed=1)
     checkpoint = RunStore(tmp_path).entry(run_key(config, data)) / "checkpoint.pt"
     child = subprocess.Popen([sys.executable, "-c", TRAIN_IN_CHILD, str(tmp_path)])
     deadline = time.monotonic() + 120

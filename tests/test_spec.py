@@ -18,8 +18,9 @@ def problem1_text() -> str:
 def test_problem1_spec_has_the_course_settings():
     spec = load_spec("problem1")
     assert spec.output == "problem_1_solution.pdf"
-    assert spec.runs["ae"].epochs == 10 and spec.runs["ae"].nz == 64
-    assert spec.runs["vae_beta10"].beta == 10 and spec.runs["vae_beta0"].epochs == 5
+    assert spec.runs["ae"].epochs == 10 and spec.runs["ae"].params.nz == 64
+    assert spec.runs["vae_beta10"].params.beta == 10 and spec.runs["vae_beta0"].epochs == 5
+    assert spec.runs["vae_beta10"].family == "conv_vae" and spec.runs["ae"].lr == 1e-3
     assert spec.beta_search.final_epochs == 20
     assert [q.words for q in spec.questions.values()] == [150, 150, 200, 200, 300]
     assert spec.interpolation.pairs == [(1, 7), (3, 5), (6, 9)]
@@ -38,7 +39,8 @@ def test_malformed_yaml_names_the_line(tmp_path):
 
 def test_negative_beta_is_rejected_with_its_location(tmp_path):
     path = write_spec(tmp_path, problem1_text().replace("beta: 10,", "beta: -1,"))
-    with pytest.raises(ReportBuilderError, match=r"runs\.vae_beta10\.beta: .*greater than or"):
+    with pytest.raises(ReportBuilderError,
+                       match=r"runs\.vae_beta10: beta: .*greater than or.*family conv_vae"):
         load_spec("broken", path)
 
 
@@ -63,3 +65,10 @@ def test_quick_profile_shortens_runs_and_grid_but_not_the_judge():
     assert quick.classifier == full.classifier
     with pytest.raises(ReportBuilderError, match="unknown profile"):
         with_profile(full, "medium")
+
+
+def test_vae_likelihood_spec_has_the_course_settings():
+    spec = load_spec("vae-likelihood")
+    vae = spec.runs["vae"]
+    assert vae.family == "bernoulli_vae" and vae.params.nz == 100
+    assert vae.lr == 3e-4 and vae.epochs == 20 and spec.classifier is None

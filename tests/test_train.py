@@ -1,8 +1,7 @@
 import pytest
 import torch
 
-from report_builder.data import as_float
-from report_builder.models.conv import VAE, AutoEncoder
+from report_builder import families
 from report_builder.train import TrainConfig, batches, train
 
 
@@ -10,8 +9,21 @@ def config(**overrides) -> TrainConfig:
     return TrainConfig(**{"epochs": 2, "lr": 1e-3, "batch_size": 64, "seed": 3, **overrides})
 
 
+def fit(data, family_name: str, params: dict, models=None, **options):
+    """Train a family's fresh (or given) models with the shared loop; (models, history)."""
+    family = families.get(family_name)
+    parsed = family.Params(**params)
+    if models is None:
+        torch.manual_seed(0)
+        models = family.build(parsed)
+    loop = {key: options.pop(key) for key in list(options) if key in TrainConfig.__annotations__}
+    history = train(family, parsed, models, family.tensors(data, parsed), config(**loop),
+                    data=data, **options)
+    return models, history
+
+
 def test_training_lowers_the_reconstruction_loss(tiny):
-    history = train(AutoEncoder(nz=16), [as_float(tiny.train_images)], config(epochs=3))
+    _, history = fit(tiny, "conv_ae", {"nz": 16}, epochs=3)
     losses = history.losses["recon"]
     assert len(losses) == 3 * 4
     assert sum(losses[-4:]) < 0.6 * sum(losses[:4])
@@ -25,46 +37,55 @@ def test_batches_cover_every_image_once_and_drop_a_lone_last_one():
 
 
 def test_same_seed_gives_the_same_model(tiny):
-    images = [as_float(tiny.train_images)]
-    first, second = VAE(nz=8, beta=1e-3), VAE(nz=8, beta=1e-3)
-    second.load_state_dict(first.state_dict())
-    assert train(first, images, config()).losses == train(second, images, config()).losses
-    for a, b in zip(first.state_dict().values(), second.state_dict().values(), strict=True):
+    params = {"nz": 8, "beta": 1e-3}
+    first, history = fit(tiny, "conv_vae", params)
+    second, again = fit(tiny, "conv_vae", params)
+    assert history.losses == again.losses
+    for a, b in zip(first["model"].state_dict().values(), second["model"].state_dict().values(),
+                    strict=True):
         assert torch.equal(a, b)
 
 
-def test_resuming_from_an_epoch_checkpoint_equals_an_uninterrupted_run(tiny):
-    images = [as_float(tiny.train_images)]
-    start = VAE(nz=8, beta=1e-3).state_dict()
-    whole = VAE(nz=8, beta=1e-3)
-    whole.load_state_dict(start)
-    train(whole, images, config(epochs=2))
-
+@pytest.mark.parametrize("family, params", [("conv_vae", {"nz": 8, "beta": 1e-3}),
+                                            ("bernoulli_vae", {"nz": 8, "hidden": (32,)})])
+def test_resuming_from_an_epoch_checkpoint_equals_an_uninterrupted_run(tiny, family, params):
+    whole, whole_history = fit(tiny, family, params, epochs=2)
     checkpoints = []
-    interrupted = VAE(nz=8, beta=1e-3)
-    interrupted.load_state_dict(start)
-    train(interrupted, images, config(epochs=1), on_epoch_end=checkpoints.append)
-    resumed = VAE(nz=8, beta=1e-3)  # a fresh process: new weights, then the checkpoint
-    history = train(resumed, images, config(epochs=2), resume=checkpoints[-1])
+    fit(tiny, family, params, epochs=1, on_epoch_end=checkpoints.append)
+    torch.manual_seed(1)  # a fresh process: other weights, then the checkpoint
+    fresh = families.get(family).build(families.get(family).Params(**params))
+    resumed, history = fit(tiny, family, params, models=fresh, epochs=2, resume=checkpoints[-1])
 
-    assert len(history.losses["kl"]) == 2 * 4
-    for a, b in zip(whole.state_dict().values(), resumed.state_dict().values(), strict=True):
+    assert history.losses == whole_history.losses
+    assert history.per_epoch == whole_history.per_epoch
+    for a, b in zip(whole["model"].state_dict().values(), resumed["model"].state_dict().values(),
+                    strict=True):
         assert torch.equal(a, b)
+
+
+def test_an_epoch_end_hook_is_kept_per_epoch_and_leaves_training_as_it_was(tiny, monkeypatch):
+    params = {"nz": 8, "hidden": (32,)}
+    _, history = fit(tiny, "bernoulli_vae", params, epochs=3)
+    assert len(history.per_epoch["val_elbo"]) == 3
+    monkeypatch.delattr(families.get("bernoulli_vae"), "epoch_end")
+    _, without = fit(tiny, "bernoulli_vae", params, epochs=3)
+    assert without.per_epoch == {}
+    assert without.losses == history.losses  # the hook draws from its own generator
 
 
 def test_bf16_autocast_reaches_the_fp32_loss(tiny):
     """Same science: bf16 training ends within 5 % of fp32's reconstruction loss."""
-    images = [as_float(tiny.train_images)]
     final = {}
     for precision in ("fp32", "bf16"):
-        torch.manual_seed(0)
-        history = train(AutoEncoder(nz=16), images, config(epochs=3, precision=precision))
+        _, history = fit(tiny, "conv_ae", {"nz": 16}, epochs=3, precision=precision)
         final[precision] = sum(history.losses["recon"][-4:]) / 4
     assert final["bf16"] == pytest.approx(final["fp32"], rel=0.05)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
-def test_training_runs_on_cuda(tiny):
-    model = AutoEncoder(nz=8)
-    train(model, [as_float(tiny.train_images)], config(epochs=1, device="cuda"))
-    assert next(model.parameters()).is_cuda
+@pytest.mark.parametrize("family, params", [("conv_ae", {"nz": 8}),
+                                            ("bernoulli_vae", {"nz": 8, "hidden": (32,)})])
+def test_training_runs_on_cuda(tiny, family, params):
+    models, history = fit(tiny, family, params, epochs=1, device="cuda")
+    assert next(models["model"].parameters()).is_cuda
+    assert all(torch.isfinite(torch.tensor(values)).all() for values in history.losses.values())

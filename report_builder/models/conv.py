@@ -12,6 +12,8 @@ from torch import nn
 from torch.autograd.function import once_differentiable
 from torch.nn import functional as F
 
+from .distributions import gaussian_kl
+
 LEAK = 0.2  # LeakyReLU slope, as in DCGAN-style encoders
 
 
@@ -183,15 +185,6 @@ def conv_decoder(nz: int) -> nn.Sequential:
         nn.ConvTranspose2d(32, 1, 4, stride=2, padding=1),  # 14 -> 28
         nn.Sigmoid(),
     )
-
-
-def gaussian_kl(mu: torch.Tensor, log_sigma: torch.Tensor) -> torch.Tensor:
-    """KL(N(mu, sigma^2) || N(0, I)), summed over latent dimensions, averaged over the batch.
-
-    Kingma & Welling (2014), Appendix B: -KL = 1/2 sum(1 + log sigma^2 - mu^2 - sigma^2).
-    """
-    per_dim = 0.5 * (mu.pow(2) + torch.exp(2 * log_sigma) - 1 - 2 * log_sigma)
-    return per_dim.sum(dim=1).mean()
 
 
 class AutoEncoder(nn.Module):

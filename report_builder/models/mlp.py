@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .conv import gaussian_kl
+from .distributions import gaussian_kl
 
 PIXELS = 28 * 28
 

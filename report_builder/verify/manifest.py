@@ -84,6 +84,9 @@ def agrees_as_built(text: str, values: list[float]) -> bool:
     return any(abs(value - number) <= max(tolerance, 1e-12) * 1.0001 for value in values)
 
 
+ANSWER_META = re.compile(r"\(\d+ pt; \d+ words, limit \d+\)")
+
+
 def check_answer_numbers(manifest: dict, pdf: Pdf) -> list[Evidence]:
     """Each answer quotes exactly the numbers its draft printed at build time, and each
     measured number it quotes agrees with the manifest's metrics."""
@@ -96,8 +99,8 @@ def check_answer_numbers(manifest: dict, pdf: Pdf) -> list[Evidence]:
         if question not in texts:
             checks.append(_check(name, False, "answer not found in PDF"))
             continue
-        label_end = texts[question].find(")") + 1  # skip "(3 pt; 120 words, limit 150)"
-        found = NUMBER.findall(texts[question][label_end:])
+        meta = ANSWER_META.search(texts[question])  # skip "(3 pt; 120 words, limit 150)"
+        found = NUMBER.findall(texts[question][meta.end() if meta else 0:])
         unexpected = sorted(set(found) - set(recorded["all_numbers"]))
         unmeasured = [n for n in recorded["numbers"] if not agrees_as_built(n, values)]
         problems = [f"quotes {n}, which the build did not write" for n in unexpected]

@@ -1,0 +1,110 @@
+"""Model families: everything one kind of model needs, one module each.
+
+A family module declares, and nothing outside it knows:
+
+    Params                       pydantic parameters with defaults (base.Params)
+    build(params)                -> {name: nn.Module}        one network or several
+    optimizers(models, params, lr) -> {name: Optimizer}      a GAN has two
+    tensors(data, params)        -> [Tensor]                 what the loop batches
+    step(models, optimizers, batch, params, fit) -> {part: loss}
+    epoch_end(models, params, data, epoch) -> {name: float}  optional, kept per epoch
+    label(config)                -> str                      how figures name a run
+    measure(run, evaluation)     -> dict of plain numbers and lists
+    FIGURES                      {kind: figure builder}      what the spec may ask for
+
+`train.py` runs the loop every family shares. A run's code version hashes the family's
+module, the package modules it imports (transitively) and the shared loop, so editing one
+family retrains only its runs. Modules whose edits cannot change trained weights are left
+out (NOT_TRAINING): measurements and figures have their own versions, the data its
+fingerprint.
+"""
+
+import ast
+import importlib.util
+import inspect
+import sys
+from functools import cache
+from types import ModuleType
+
+from ..files import sha256_bytes
+from . import bernoulli_vae, classifier, conv_ae, conv_vae, mlp_vae
+
+FAMILIES: dict[str, ModuleType] = {
+    "conv_ae": conv_ae,
+    "conv_vae": conv_vae,
+    "mlp_vae": mlp_vae,
+    "bernoulli_vae": bernoulli_vae,
+    "classifier": classifier,
+}
+
+PACKAGE = __name__.rsplit(".", 2)[0]
+SHARED_LOOP = f"{PACKAGE}.train"
+NOT_TRAINING = frozenset(f"{PACKAGE}.{name}" for name in (
+    "evaluate", "run_figures", "figures", "numbers", "errors", "files"))
+MEASUREMENT = (f"{PACKAGE}.evaluate",)  # what the metrics of every family also depend on
+
+
+def source(module_name: str) -> str:
+    return inspect.getsource(sys.modules[module_name])
+
+
+def package_imports(module_name: str) -> set[str]:
+    """The package modules that `module_name` imports (`from ..models.mlp import MLPVAE`
+    is models.mlp; `from .. import evaluate` is evaluate)."""
+    package = module_name.rsplit(".", 1)[0]
+    found = set()
+    for node in ast.walk(ast.parse(source(module_name))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name.startswith(PACKAGE)}
+        elif isinstance(node, ast.ImportFrom):
+            base = (node.module or "") if not node.level else importlib.util.resolve_name(
+                "." * node.level + (node.module or ""), package)
+            if not base.startswith(PACKAGE):
+                continue
+            found |= {_module_of(base, alias.name) for alias in node.names}
+    return found
+
+
+def _module_of(base: str, name: str) -> str:
+    """`from base import name`: the submodule base.name if there is one, else base."""
+    spec = importlib.util.find_spec(base)
+    is_package = spec is not None and spec.submodule_search_locations is not None
+    if is_package and importlib.util.find_spec(f"{base}.{name}") is not None:
+        return f"{base}.{name}"
+    return base
+
+
+def training_modules(family: str) -> list[str]:
+    """The family's module, what it imports inside the package (transitively, but not
+    through NOT_TRAINING), and the shared loop."""
+    todo, seen = [FAMILIES[family].__name__, SHARED_LOOP], set()
+    while todo:
+        name = todo.pop()
+        if name in seen or name in NOT_TRAINING:
+            continue
+        seen.add(name)
+        todo += sorted(package_imports(name))
+    return sorted(seen)
+
+
+@cache
+def code_version(family: str) -> str:
+    """What a run's cache key knows of the code that trains it."""
+    text = "".join(f"# {name}\n{source(name)}" for name in training_modules(family))
+    return sha256_bytes(text.encode())[:12]
+
+
+@cache
+def measure_version(family: str, measured_by: str) -> str:
+    """What a run's cached metrics know of the code that measured them: the family's
+    module, the shared measurements and the module of the measuring function."""
+    names = sorted({FAMILIES[family].__name__, *MEASUREMENT, measured_by})
+    return sha256_bytes("".join(source(name) for name in names).encode())[:8]
+
+
+def get(name: str) -> ModuleType:
+    return FAMILIES[name]
+
+
+def parameters(family: str) -> list[str]:
+    return list(FAMILIES[family].Params.model_fields)

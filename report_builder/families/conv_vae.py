@@ -1,0 +1,32 @@
+"""The course's convolutional VAE (CSCI 566, problem1): the auto-encoder's networks with a
+Gaussian posterior q(z|x), the MSE reconstruction term and a KL weight β (Higgins et al.,
+2017); β = 0 is an auto-encoder with noise on its code."""
+
+from pydantic import Field
+
+from .. import evaluate, run_figures
+from ..models.conv import VAE
+from ..numbers import epochs
+from . import base
+
+
+class Params(base.Params):
+    nz: int = Field(default=64, gt=0, description="latent size")
+    beta: float = Field(default=0.0, ge=0, description="weight of the KL term")
+
+
+optimizers = base.adam  # one Adam on the model's parameters
+tensors = base.images  # the training images, nothing else
+step = base.loss_step  # minimise the model's own loss
+
+
+def build(params: Params) -> dict:
+    return {"model": VAE(params.nz, params.beta)}
+
+
+def label(config) -> str:
+    return f"VAE, β = {config.params.beta:g} ({epochs(config.epochs)})"
+
+
+measure = evaluate.autoencoder_metrics
+FIGURES = run_figures.ENCODER_DECODER

@@ -1,0 +1,141 @@
+"""Figures of one trained run that any encoder/decoder family can draw: each takes the
+run's name, the run, what it measured and the evaluation context, and returns a Figure.
+
+A family lists the kinds it draws in its FIGURES; the spec asks for kinds by run. Captions
+quote only what the run measured (a run with no judge has no Fréchet distance to quote).
+"""
+
+import numpy as np
+import torch
+
+from . import evaluate as ev
+from .figures import (
+    Figure,
+    plot_kl_estimates,
+    plot_latent_scatter,
+    plot_log_likelihood_vs_k,
+    plot_loss_curves,
+    plot_manifold,
+    plot_reconstructions,
+    plot_samples,
+    plot_validation_elbo,
+)
+
+N_RECONSTRUCTIONS = 5
+N_SHOWN_SAMPLES = 16
+MANIFOLD_SIZE, MANIFOLD_LIMIT = 20, 4.0  # decode linspace(-4, 4) x linspace(-4, 4)
+
+
+def label(run) -> str:
+    return run.family.label(run.config)
+
+
+def iterations_per_epoch(run) -> int:
+    return len(run.history["loss"]) // run.config.epochs
+
+
+@torch.no_grad()
+def reconstructions(name: str, run, measured: dict, evaluation, inputs=None) -> Figure:
+    """Five test images and their reconstructions; `inputs` transforms the test images the
+    way the family's training saw them (binarization, say)."""
+    originals = evaluation.test_images[:N_RECONSTRUCTIONS]
+    if inputs is not None:
+        originals = inputs(originals)
+    recons = run.model.reconstruct(originals).cpu().numpy()
+    error = (f"Test MSE {measured['test_mse']:.4f}." if "test_mse" in measured else
+             f"Test reconstruction term {measured['test_recon_nats']:.1f} nats per image.")
+    caption = (f"Run <code>{name}</code>, {label(run)}: five test images (top) and their "
+               f"reconstructions (bottom). {error}")
+    return plot_reconstructions(f"reconstructions_{name}", caption,
+                                f"{label(run)}: reconstructions", originals.cpu().numpy(), recons)
+
+
+def samples(name: str, run, measured: dict, evaluation) -> Figure:
+    shown = ev.prior_samples(run.model, N_SHOWN_SAMPLES, evaluation.seed).cpu().numpy()
+    scored = (f" Fréchet distance over {evaluation.n_samples} samples: "
+              f"{measured['samples']['frechet']:.1f}." if "samples" in measured else "")
+    caption = (f"Run <code>{name}</code>, {label(run)}: 16 decodings of z ~ N(0, I)."
+               f"{scored}")
+    return plot_samples(f"samples_{name}", caption, f"{label(run)}\nprior samples", shown)
+
+
+def loss_curves(name: str, run, measured: dict, evaluation) -> Figure:
+    caption = (f"Run <code>{name}</code>, {label(run)}: training losses per iteration "
+               f"(batch {run.config.batch_size}).")
+    return plot_loss_curves(f"loss_curves_{name}", caption, f"{label(run)}: training losses",
+                            run.history, iterations_per_epoch(run))
+
+
+def sample_grid(name: str, run, measured: dict, evaluation) -> Figure:
+    shown = ev.prior_samples(run.model, ev.GRID_SAMPLES, evaluation.seed).cpu().numpy()
+    caption = (f"Run <code>{name}</code>, {label(run)}: 100 decodings of z ~ N(0, I). The digit "
+               f"classifier reads {measured['grid_confident']} of them with p > "
+               f"{ev.CONFIDENT}.")
+    return plot_samples(f"sample_grid_{name}", caption, f"Z = {run.model.nz}", shown, columns=10)
+
+
+def manifold(name: str, run, measured: dict, evaluation) -> Figure:
+    z, images = ev.latent_manifold(run.model, MANIFOLD_SIZE, MANIFOLD_LIMIT)
+    caption = (f"Run <code>{name}</code>, {label(run)}: decodings of a regular "
+               f"{MANIFOLD_SIZE}x{MANIFOLD_SIZE} grid of z over [-{MANIFOLD_LIMIT:g}, "
+               f"{MANIFOLD_LIMIT:g}]², z₁ left to right, z₂ bottom to top.")
+    return plot_manifold(f"manifold_{name}", caption, f"KL weight {run.model.beta:g}",
+                         z.cpu().numpy(), images.cpu().numpy(), MANIFOLD_LIMIT)
+
+
+def latent_scatter(name: str, run, measured: dict, evaluation) -> Figure:
+    means = ev.posterior_means(run.model, evaluation.test_images).cpu().numpy()
+    caption = (f"Run <code>{name}</code>, {label(run)}: posterior means of the "
+               f"{len(means)} test images, coloured by digit. Mean spread (standard "
+               f"deviation per dimension) {measured['latent_spread']:.2f}.")
+    return plot_latent_scatter(f"latent_scatter_{name}", caption,
+                               f"KL weight {run.model.beta:g}", means,
+                               evaluation.test_labels.cpu().numpy(), MANIFOLD_LIMIT)
+
+
+# What every encoder/decoder family can draw.
+ENCODER_DECODER = {"reconstructions": reconstructions, "samples": samples,
+                   "loss_curves": loss_curves}
+
+
+# ---- likelihood figures: runs that measure an ELBO per epoch and by importance sampling --
+
+def training_elbo_per_epoch(run) -> np.ndarray:
+    """The negative training loss averaged over each epoch's iterations."""
+    per_epoch = iterations_per_epoch(run)
+    losses = np.asarray(run.history["loss"][:per_epoch * run.config.epochs])
+    return -losses.reshape(run.config.epochs, per_epoch).mean(axis=1)
+
+
+def validation_elbo(name: str, run, measured: dict, evaluation) -> Figure:
+    caption = (f"Run <code>{name}</code>, {label(run)}: ELBO of the {measured['n_validation']} "
+               f"validation images after each epoch (one z per image, the same "
+               f"binarization every epoch), and of the training batches averaged over each "
+               f"epoch. Dashed: the course's target, {measured['course_target']:g} nats on full "
+               f"MNIST. Last epoch: {measured['final_val_elbo']:.1f} nats.")
+    return plot_validation_elbo(f"validation_elbo_{name}", caption, f"{label(run)}: ELBO",
+                                np.asarray(measured["val_elbo"]), training_elbo_per_epoch(run),
+                                measured["course_target"])
+
+
+def kl_estimates(name: str, run, measured: dict, evaluation) -> Figure:
+    caption = (f"Run <code>{name}</code>: the KL term of each training batch in closed form "
+               f"and as the single-sample Monte Carlo estimate log q(z|x) − log p(z) at the "
+               f"drawn z. Mean difference (Monte Carlo − closed form) over "
+               f"{len(run.history['kl'])} iterations: {measured['kl_difference']:.3f} ± "
+               f"{measured['kl_difference_se']:.3f} nats.")
+    return plot_kl_estimates(f"kl_estimates_{name}", caption, "KL(q(z|x) ‖ p(z)) per iteration",
+                             np.asarray(run.history["kl"]), np.asarray(run.history["kl_mc"]),
+                             iterations_per_epoch(run))
+
+
+def log_likelihood_vs_k(name: str, run, measured: dict, evaluation) -> Figure:
+    caption = (f"Run <code>{name}</code>: importance-sampled log p(x) of the {measured['n_test']}"
+               f" test images against the number K of samples from q(z|x) (the first K of the "
+               f"same {measured['k']}), and the ELBO of the same images "
+               f"({measured['test_elbo']:.1f} nats). Bars: standard error of the difference "
+               f"from the ELBO over images (the images' own spread cancels in it).")
+    return plot_log_likelihood_vs_k(f"log_likelihood_vs_k_{name}", caption,
+                                    "log p(x) estimate as K grows", np.asarray(measured["ks"]),
+                                    np.asarray(measured["estimates"]),
+                                    np.asarray(measured["gap_ses"]), measured["test_elbo"])
