@@ -50,6 +50,21 @@ def test_negative_beta(tmp_path, monkeypatch):
     one_line_error(invoke("problem1"), "beta")
 
 
+@pytest.mark.parametrize("edit, says", [
+    (("family: conv_vae, beta: 10,", "family: conv_vea, beta: 10,"),
+     "runs.vae_beta10: unknown family 'conv_vea'; known families: conv_ae, conv_vae"),
+    (("family: conv_vae, beta: 10,", "family: conv_vae, beta: 10, latent: 3,"),
+     "runs.vae_beta10: family conv_vae has no parameter 'latent'; allowed: epochs, lr, "
+     "batch_size, nz, beta"),
+])
+def test_unknown_family_or_parameter(tmp_path, monkeypatch, edit, says):
+    text = spec_module.spec_path("problem1").read_text().replace(*edit)
+    (tmp_path / "problem1.yaml").write_text(text)
+    monkeypatch.setattr(spec_module, "EXPERIMENTS", tmp_path)
+    one_line_error(invoke("problem1", "--out", str(tmp_path / "out")), says)
+    assert str(tmp_path / "problem1.yaml") in invoke("problem1").output
+
+
 def test_missing_data_root(tmp_path):
     one_line_error(invoke("problem1", "--data-root", str(tmp_path / "nowhere"),
                           "--out", str(tmp_path / "out")), "does not exist")
