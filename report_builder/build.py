@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import evaluate as ev
-from .analyses import beta_search, interpolation
+from .analyses import beta_search, compare_losses, interpolation
 from .answers import render_answers
 from .data import Dataset, load_dataset, subset
 from .errors import ReportBuilderError
@@ -173,4 +173,6 @@ def draw_figures(spec: Spec, runs: dict[str, Run], numbers: dict, evaluation: Ev
             figures.append(beta_search.figure(numbers["search"]))
         if figure.kind == "interpolation":
             figures += interpolation.figures(spec, interpolation_rows, numbers["interpolation"])
+        if figure.kind == "compare_losses":
+            figures.append(compare_losses.figure(spec, runs))
     return figures

@@ -223,6 +223,7 @@ SUMMARY_COLUMNS = (
     ("test MSE", ("test_mse",), ".4f"),
     ("test KL", ("test_kl",), ".3g"),
     ("sample FD", ("samples", "frechet"), ".1f"),
+    ("test recon", ("test_recon_nats",), ".1f"),
     ("test ELBO", ("test_elbo",), ".1f"),
     ("log p(x)", ("test_log_likelihood",), ".1f"),
 )

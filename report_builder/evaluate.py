@@ -243,6 +243,46 @@ def autoencoder_metrics(run, evaluation) -> dict:
 IS_CHUNK = 50_000  # samples decoded at once: memory stays flat whatever K and the test set
 
 
+ACTIVE = 0.01  # a latent dimension is active when Cov_x(E_q[z_d]) exceeds this (Burda et al.)
+
+
+def active_units(model: nn.Module, images: torch.Tensor) -> int:
+    """Latent dimensions whose posterior mean varies across images: the ones the decoder
+    can use. The others have collapsed onto the prior (Burda et al., 2016, section 5.2)."""
+    return int((posterior_means(model, images).var(dim=0) > ACTIVE).sum())
+
+
+@torch.no_grad()
+def bernoulli_recon_nats(model: nn.Module, images: torch.Tensor) -> float:
+    """-log p(x | z = the code of x), summed over pixels, averaged over images: a
+    deterministic auto-encoder's reconstruction term (a VAE's decodes the posterior mean)."""
+    total = 0.0
+    for chunk in images.split(EVAL_BATCH):
+        logits = model.decode_logits(encode_mean(model, chunk))
+        total += F.binary_cross_entropy_with_logits(logits, chunk, reduction="sum").item()
+    return total / len(images)
+
+
+def bernoulli_metrics(run, evaluation) -> dict:
+    """What the beta-vae problem reports of an MLP AE or VAE with a Bernoulli decoder:
+    training losses over the last epoch and test losses, per image summed (nats)."""
+    model, test_images = run.model, evaluation.test_images
+    last_epoch = len(run.history["loss"]) // run.config.epochs
+    final = {name: float(np.mean(values[-last_epoch:])) for name, values in run.history.items()}
+    measured = {
+        "final_recon": final["recon"],
+        "final_kl": final.get("kl", 0.0),
+        "test_recon_at_mean": bernoulli_recon_nats(model, test_images),
+        "sharpness": sharpness(prior_samples(model, evaluation.n_samples, evaluation.seed)),
+    }
+    if hasattr(model, "reparameterize"):
+        measured |= test_elbo(model, test_images, evaluation.seed)
+        measured["active_units"] = active_units(model, test_images)
+    else:
+        measured["test_recon_nats"] = measured["test_recon_at_mean"]
+    return measured
+
+
 @torch.no_grad()
 def importance_log_weights(model: nn.Module, images: torch.Tensor, k: int,
                            seed: int) -> np.ndarray:

@@ -351,6 +351,38 @@ def _draw_log_likelihood_vs_k(title, arrays) -> bytes:
     return _png(fig)
 
 
+def plot_loss_comparison(name, caption, curves: dict[str, np.ndarray], runs: list[str],
+                         run_labels: list[str], part_labels: list[str], parts: list[str],
+                         iterations_per_epoch: int) -> Figure:
+    """One panel per loss part, one line per run (curves keyed "part/run")."""
+    labels = (tuple(runs), tuple(run_labels), tuple(part_labels), tuple(parts),
+              iterations_per_epoch)
+    return Figure(name, caption, curves, partial(_draw_loss_comparison, curves, *labels), labels,
+                  "loss_comparison")
+
+
+def _draw_loss_comparison(curves, runs, run_labels, part_labels, parts,
+                          iterations_per_epoch) -> bytes:
+    fig, axes = plt.subplots(1, len(parts), figsize=(2.45 * len(parts) + 0.4, 2.7),
+                             squeeze=False)
+    window = max(1, iterations_per_epoch // 4)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, part, part_label in zip(axes[0], parts, part_labels, strict=True):
+        for number, (run, run_label) in enumerate(zip(runs, run_labels, strict=True)):
+            values = np.asarray(curves[f"{part}/{run}"])
+            steps = np.arange(1, len(values) + 1)
+            colour = colours[number % len(colours)]
+            ax.plot(steps, values, color=colour, alpha=0.2, linewidth=0.5)
+            ax.plot(steps[window - 1:], _smooth(values, window), color=colour, linewidth=1.2,
+                    label=run_label)
+        ax.set_xlabel("iteration")
+        ax.set_title(part_label, fontsize=8)
+    fig.legend(*axes[0][0].get_legend_handles_labels(), loc="lower center", ncol=len(runs),
+               frameon=False, fontsize=7)
+    fig.tight_layout(rect=(0, 0.09, 1, 1))
+    return _png(fig)
+
+
 def save_figures(figures: list[Figure], folder: Path) -> dict[str, dict]:
     """Write each figure's PNG and .npz, drawing only what changed.
 
@@ -397,6 +429,8 @@ def redraw(kind: str, labels: list, arrays: dict[str, np.ndarray]) -> bytes:
         return _draw_manifold(labels[0], arrays["images"], labels[1], labels[2])
     if kind == "latent_scatter":
         return _draw_latent_scatter(labels[0], arrays["means"], arrays["labels"], labels[1])
+    if kind == "loss_comparison":
+        return _draw_loss_comparison(arrays, *labels)
     if kind == "validation_elbo":
         return _draw_validation_elbo(labels[0], arrays)
     if kind == "kl_estimates":

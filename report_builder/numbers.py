@@ -34,6 +34,6 @@ def significant(value: float, digits: int = 3) -> str:
     return f"{value:.{digits}g}"
 
 
-def epochs(n: int) -> str:
-    """'1 epoch', '5 epochs' (the quick profile trains one)."""
-    return f"{n} epoch" if n == 1 else f"{n} epochs"
+def epochs(n: float) -> str:
+    """'1 epoch', '5 epochs', '2.5 epochs' (the quick profile trains one)."""
+    return f"{n:g} epoch" if n == 1 else f"{n:g} epochs"

@@ -25,7 +25,8 @@ from .errors import ReportBuilderError
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPERIMENTS = ROOT / "experiments"
-ANALYSIS_FIGURES = ("beta_search", "interpolation")  # figures of a spec section, not of a run
+# Figures of a spec section (an analysis), not of one run.
+ANALYSIS_FIGURES = ("beta_search", "interpolation", "compare_losses")
 
 
 class Strict(BaseModel):
@@ -53,7 +54,11 @@ class RunSpec(Strict):
                              f"{', '.join(families.FAMILIES)}")
         loop = {key: raw[key] for key in ("family", "epochs", "lr", "batch_size") if key in raw}
         own = {key: value for key, value in raw.items() if key not in loop}
-        return {**loop, "params": family_params(name, own)}
+        params = family_params(name, own)
+        check = getattr(families.get(name), "check_run", None)
+        if check is not None and isinstance(loop.get("epochs"), int):
+            check(params, loop["epochs"])
+        return {**loop, "params": params}
 
 
 def family_params(name: str, raw: dict) -> families.base.Params:
@@ -118,6 +123,13 @@ class Interpolation(Strict):
         return pairs
 
 
+class CompareLosses(Strict):
+    """Training losses of several runs per iteration on the same axes (one panel per part)."""
+
+    runs: list[str] = Field(min_length=2)
+    parts: list[str] = Field(default=["recon", "kl"], min_length=1)
+
+
 class FigureSpec(Strict):
     kind: str = Field(description="a figure of each run's family, or of an analysis")
     runs: list[str] = []
@@ -148,6 +160,7 @@ class Spec(Strict):
     beta_search: BetaSearch | None = None
     samples: int = Field(default=1000, gt=1, description="prior samples scored per run")
     interpolation: Interpolation | None = None
+    compare_losses: CompareLosses | None = None
     figures: list[FigureSpec]
     sections: list[str] = []
     # What a student's own PDF must show, each item with the phrases that name it, matched
@@ -174,6 +187,7 @@ class Spec(Strict):
         known = set(self.runs) | ({self.beta_search.run} if self.beta_search else set())
         used = [self.interpolation.ae, self.interpolation.vae] if self.interpolation else []
         used += [self.beta_search.base] if self.beta_search else []
+        used += self.compare_losses.runs if self.compare_losses else []
         used += [run for figure in self.figures for run in figure.runs]
         unknown = sorted(set(used) - known)
         if unknown:

@@ -62,10 +62,12 @@ def _append(series: dict[str, list[float]], values: dict[str, float]) -> None:
 
 @dataclass(frozen=True)
 class Fit:
-    """What a family's `step` gets from the loop: the precision forward passes run in, and
-    how an optimizer takes a step on a loss."""
+    """What a family's `step` gets from the loop: the precision forward passes run in, how
+    far training is (in epochs, fractional: 2.5 is halfway through the third epoch, what a
+    schedule reads), and how an optimizer takes a step on a loss."""
 
     autocast: torch.autocast
+    epoch: float = 0.0
 
     def minimize(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
         optimizer.zero_grad(set_to_none=True)
@@ -144,16 +146,18 @@ def train(
         first_epoch = resume["epoch"]
         _set_rng_state(resume["rng"])
 
-    fit = Fit(torch.autocast(device.type, dtype=torch.bfloat16,
-                             enabled=config.precision == "bf16"))
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16,
+                              enabled=config.precision == "bf16")
     epoch_end = getattr(family, "epoch_end", None)
     for epoch in range(first_epoch, config.epochs):
         for model in models.values():
             model.train()
-        for step, index in enumerate(batches(len(tensors[0]), config.batch_size, device)):
+        order = batches(len(tensors[0]), config.batch_size, device)
+        for step, index in enumerate(order):
             batch = [t[index] for t in tensors]
             if channels_last and batch[0].dim() == 4:
                 batch[0] = batch[0].contiguous(memory_format=torch.channels_last)
+            fit = Fit(autocast, epoch + step / len(order))
             parts = family.step(models, optimizers, batch, params, fit)
             values = {name: value.item() for name, value in parts.items()}
             history.append(values)

@@ -18,18 +18,32 @@ def tiny(mnist_5k) -> Dataset:
 
 
 @pytest.fixture(scope="session")
-def quick_build(tmp_path_factory):
-    """One real quick-profile build, shared by the slow tests: (out folder, CLI output)."""
+def quick_build_of(tmp_path_factory):
+    """quick_build_of(problem): one real quick-profile build of the problem on mnist-5k, made
+    once per test session: (out folder, cache folder, CLI output)."""
     from typer.testing import CliRunner
 
     from report_builder.cli import app
 
-    root = tmp_path_factory.mktemp("build")
-    out, cache = root / "out", root / "runs"
-    result = CliRunner().invoke(app, ["problem1", "--profile", "quick", "--out", str(out),
-                                      "--cache-dir", str(cache), "--dataset", "mnist-5k"])
-    assert result.exit_code == 0, result.output
-    return out, cache, result.output
+    built = {}
+
+    def build(problem: str):
+        if problem not in built:
+            root = tmp_path_factory.mktemp(problem)
+            out, cache = root / "out", root / "runs"
+            result = CliRunner().invoke(app, [problem, "--profile", "quick", "--out", str(out),
+                                              "--cache-dir", str(cache), "--dataset", "mnist-5k"])
+            assert result.exit_code == 0, result.output
+            built[problem] = out, cache, result.output
+        return built[problem]
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def quick_build(quick_build_of):
+    """One real quick-profile build of problem1, shared by the slow tests."""
+    return quick_build_of("problem1")
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ A family module declares, and nothing outside it knows:
     tensors(data, params)        -> [Tensor]                 what the loop batches
     step(models, optimizers, batch, params, fit) -> {part: loss}
     epoch_end(models, params, data, epoch) -> {name: float}  optional, kept per epoch
+    check_run(params, epochs)    optional: raise ValueError for a run that cannot work
     label(config)                -> str                      how figures name a run
     measure(run, evaluation)     -> dict of plain numbers and lists
     FIGURES                      {kind: figure builder}      what the spec may ask for
@@ -27,13 +28,15 @@ from functools import cache
 from types import ModuleType
 
 from ..files import sha256_bytes
-from . import bernoulli_vae, classifier, conv_ae, conv_vae, mlp_vae
+from . import bernoulli_vae, beta_vae, classifier, conv_ae, conv_vae, mlp_ae, mlp_vae
 
 FAMILIES: dict[str, ModuleType] = {
     "conv_ae": conv_ae,
     "conv_vae": conv_vae,
     "mlp_vae": mlp_vae,
     "bernoulli_vae": bernoulli_vae,
+    "mlp_ae": mlp_ae,
+    "beta_vae": beta_vae,
     "classifier": classifier,
 }
 

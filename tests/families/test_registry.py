@@ -61,10 +61,12 @@ def touched(monkeypatch):
 
 
 def test_editing_one_family_retrains_only_its_runs(touched):
-    before = {problem: problem_keys(problem) for problem in ("problem1", "hw4", "vae-likelihood")}
+    problems = ("problem1", "hw4", "vae-likelihood", "beta-vae")
+    before = {problem: problem_keys(problem) for problem in problems}
     touched("report_builder.families.bernoulli_vae")
     assert problem_keys("problem1") == before["problem1"]
     assert problem_keys("hw4") == before["hw4"]
+    assert problem_keys("beta-vae") == before["beta-vae"]
     assert problem_keys("vae-likelihood")["vae"] != before["vae-likelihood"]["vae"]
     touched("report_builder.figures")  # a figure is not training code
     touched("report_builder.evaluate")

@@ -6,23 +6,16 @@ import json
 import nbformat
 import pytest
 from pypdf import PdfReader
-from typer.testing import CliRunner
 
 from report_builder.answers import render_answers
-from report_builder.cli import app
 from report_builder.notebook import Report, export_notebook
 from report_builder.spec import load_spec
 from report_builder.verify import verify_build, verify_submission
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    root = tmp_path_factory.mktemp("likelihood")
-    out, cache = root / "out", root / "runs"
-    result = CliRunner().invoke(app, ["vae-likelihood", "--profile", "quick", "--out", str(out),
-                                      "--cache-dir", str(cache), "--dataset", "mnist-5k"])
-    assert result.exit_code == 0, result.output
-    return out, cache, result.output
+def built(quick_build_of):
+    return quick_build_of("vae-likelihood")
 
 
 @pytest.mark.slow
