@@ -118,12 +118,14 @@ def planned_runs(spec: Spec, store: RunStore, data: Dataset, profile: str, seed:
     configs = run_plan(spec, seed, precision)
     if last is not None:
         configs |= decided_plan(spec, seed, precision, last["kept_betas"], last["chosen_beta"])
-    rows = []
+    rows, first_name = [], {}
     for name, config in configs.items():
         key = run_key(config, data)
         info = store.verified_info(key)
         forced = "all" in retrain or name in retrain
         reason = "--retrain" if forced else ("" if info else why_stale(name, config, last))
+        if first_name.setdefault(key, name) != name:  # the build trains it once, for both
+            reason = f"same run as {first_name[key]}" + (f"; {reason}" if reason else "")
         rows.append(PlannedRun(name, key, info is not None and not forced, reason, info,
                                _size_mb(store.entry(key))))
     if last is None and spec.beta_search:

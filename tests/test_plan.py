@@ -57,3 +57,16 @@ def test_clean_removes_what_no_spec_uses(tmp_path, tiny):
     removed, _ = clean(store, keep)
     assert removed == 1
     assert store.is_complete(used.key) and not store.entry(orphan.key).exists()
+
+
+def test_a_run_equal_to_another_problems_run_has_its_key_and_trains_once(tmp_path, tiny):
+    def key(problem: str, run: str) -> str:
+        return run_key(run_plan(load_spec(problem), 0, "fp32")[run], tiny)
+
+    assert key("problem1", "classifier") == key("hw4", "classifier")  # one judge for both
+    assert key("beta-vae", "vae") == key("beta-vae", "beta_10")
+    assert key("beta-vae", "vae") != key("beta-vae", "warmup")
+    rows = {row.name: row for row in planned_runs(load_spec("beta-vae"), RunStore(tmp_path),
+                                                  tiny, "full", 0, "fp32")}
+    assert rows["beta_10"].reason == "same run as vae; never built"
+    assert rows["vae"].reason == "never built"
