@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import evaluate as ev
-from .analyses import beta_search, compare_losses, interpolation
+from . import families
+from .analyses import beta_search, compare_epochs, compare_losses, interpolation
 from .answers import render_answers
 from .data import Dataset, load_dataset, subset
 from .errors import ReportBuilderError
@@ -70,6 +71,7 @@ def build(options: BuildOptions, reporter: Reporter) -> BuildResult:
     # 1. Runs. The judge and the search's chain (grid, kept betas, tuned run) have
     #    priority; the fixed runs fill workers whenever the chain is waiting on something.
     plan = run_plan(spec, options.seed, precision)
+    check_data(plan, data)
     first = [name for name in plan if name not in spec.runs]
     test_images = as_float(data.test_images, device)
     search_table, kept = None, []
@@ -119,6 +121,14 @@ def build(options: BuildOptions, reporter: Reporter) -> BuildResult:
     figure_files = save_figures(figures, options.out / "figures")
     pdf = render_report(spec, options, numbers, answers, figure_files, runs)
     return BuildResult(pdf, runs, numbers, time.perf_counter() - started)
+
+
+def check_data(plan: dict[str, RunConfig], data: Dataset) -> None:
+    """Whatever a family cannot do with this data fails here, before anything trains."""
+    for config in plan.values():
+        family = families.get(config.family)
+        if hasattr(family, "check_data"):
+            family.check_data(config.params, data)
 
 
 def judge_numbers(spec: Spec, judge: ev.Judge, data: Dataset, device: str) -> dict:
@@ -175,4 +185,7 @@ def draw_figures(spec: Spec, runs: dict[str, Run], numbers: dict, evaluation: Ev
             figures += interpolation.figures(spec, interpolation_rows, numbers["interpolation"])
         if figure.kind == "compare_losses":
             figures.append(compare_losses.figure(spec, runs))
+        if figure.kind == "compare_epochs":
+            labels = {name: run.family.label(run.config) for name, run in runs.items()}
+            figures.append(compare_epochs.figure(spec, numbers["runs"], labels))
     return figures

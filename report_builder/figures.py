@@ -383,6 +383,56 @@ def _draw_loss_comparison(curves, runs, run_labels, part_labels, parts,
     return _png(fig)
 
 
+def plot_projection(name, caption, title, points: np.ndarray, labels: np.ndarray) -> Figure:
+    """A 2-D projection of features, coloured by class (axes scaled to the points)."""
+    return Figure(name, caption, {"points": points, "labels": labels},
+                  partial(_draw_projection, title, points, labels), (title,), "projection")
+
+
+def _draw_projection(title, points, labels) -> bytes:
+    fig, ax = plt.subplots(figsize=(3.3, 3.0))
+    shown = ax.scatter(points[:, 0], points[:, 1], c=labels, cmap="tab10", s=3, vmin=-0.5,
+                       vmax=9.5, rasterized=True)
+    fig.colorbar(shown, ax=ax, ticks=range(10), label="class")
+    ax.set_xlabel("PC 1")
+    ax.set_ylabel("PC 2")
+    ax.set_title(title, fontsize=8)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def plot_epoch_comparison(name, caption, series: dict[str, np.ndarray], runs: list[str],
+                          run_labels: list[str], titles: list[str], names: list[str],
+                          references: dict[str, float], reference_labels: list[str]) -> Figure:
+    """One panel per measured series (keyed "series/run"), one line per run, per epoch, with
+    a dashed reference level per panel (chance, a healthy spread)."""
+    arrays = {**series, **{f"reference/{key}": np.asarray(value)
+                           for key, value in references.items()}}
+    labels = (tuple(runs), tuple(run_labels), tuple(titles), tuple(names),
+              tuple(reference_labels))
+    return Figure(name, caption, arrays, partial(_draw_epoch_comparison, arrays, *labels), labels,
+                  "epoch_comparison")
+
+
+def _draw_epoch_comparison(arrays, runs, run_labels, titles, names, reference_labels) -> bytes:
+    fig, axes = plt.subplots(1, len(names), figsize=(3.3 * len(names), 2.7), squeeze=False)
+    for ax, series, title, reference in zip(axes[0], names, titles, reference_labels,
+                                            strict=True):
+        for run, run_label in zip(runs, run_labels, strict=True):
+            values = np.asarray(arrays[f"{series}/{run}"])
+            ax.plot(np.arange(1, len(values) + 1), values, marker="o", markersize=2.5,
+                    linewidth=1.2, label=run_label)
+        if f"reference/{series}" in arrays:
+            ax.axhline(float(arrays[f"reference/{series}"]), color="tab:gray", linestyle="--",
+                       linewidth=1, label=reference)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("epoch")
+        ax.set_title(title, fontsize=8)
+        ax.legend(frameon=False, fontsize=6)
+    fig.tight_layout()
+    return _png(fig)
+
+
 def save_figures(figures: list[Figure], folder: Path) -> dict[str, dict]:
     """Write each figure's PNG and .npz, drawing only what changed.
 
@@ -429,6 +479,10 @@ def redraw(kind: str, labels: list, arrays: dict[str, np.ndarray]) -> bytes:
         return _draw_manifold(labels[0], arrays["images"], labels[1], labels[2])
     if kind == "latent_scatter":
         return _draw_latent_scatter(labels[0], arrays["means"], arrays["labels"], labels[1])
+    if kind == "projection":
+        return _draw_projection(labels[0], arrays["points"], arrays["labels"])
+    if kind == "epoch_comparison":
+        return _draw_epoch_comparison(arrays, *labels)
     if kind == "loss_comparison":
         return _draw_loss_comparison(arrays, *labels)
     if kind == "validation_elbo":

@@ -14,6 +14,7 @@ from .figures import (
     plot_kl_estimates,
     plot_latent_scatter,
     plot_log_likelihood_vs_k,
+    plot_projection,
     plot_loss_curves,
     plot_manifold,
     plot_reconstructions,
@@ -139,3 +140,23 @@ def log_likelihood_vs_k(name: str, run, measured: dict, evaluation) -> Figure:
                                     "log p(x) estimate as K grows", np.asarray(measured["ks"]),
                                     np.asarray(measured["estimates"]),
                                     np.asarray(measured["gap_ses"]), measured["test_elbo"])
+
+
+# ---- representation figures: encoders trained without labels -------------------------
+
+@torch.no_grad()
+def representation(name: str, run, measured: dict, evaluation) -> Figure:
+    """The test images' encoder features projected on their two principal components."""
+    net = run.model.eval()
+    feats = torch.cat([net.features(chunk) for chunk in evaluation.test_images.split(500)])
+    feats = torch.nn.functional.normalize(feats, dim=1).double()
+    centred = feats - feats.mean(0)
+    _, singular, vectors = torch.linalg.svd(centred, full_matrices=False)
+    points = (centred @ vectors[:2].t()).cpu().numpy()
+    explained = (singular[:2] ** 2 / (singular ** 2).sum()).cpu().numpy()
+    caption = (f"Run <code>{name}</code>, {label(run)}: encoder features of the {len(points)} "
+               f"test images (L2-normalized) on their first two principal components "
+               f"({100 * explained.sum():.0f}% of the variance), coloured by class. Final kNN "
+               f"accuracy {100 * measured['final_knn_accuracy']:.1f}%.")
+    return plot_projection(f"representation_{name}", caption, label(run), points,
+                           evaluation.test_labels.cpu().numpy())

@@ -265,6 +265,8 @@ class RunStore:
         longer run are exactly the shorter run; continuing from its final checkpoint
         (weights, optimizer, RNG) gives the same model as training from scratch.
         """
+        if not getattr(families.get(config.family), "EXTENDS_SHORTER_RUNS", True):
+            return None  # its schedule depends on the total epochs
         best = None
         for info_path in self.root.glob("*/run.json"):
             try:

@@ -26,7 +26,7 @@ from .errors import ReportBuilderError
 ROOT = Path(__file__).resolve().parent.parent
 EXPERIMENTS = ROOT / "experiments"
 # Figures of a spec section (an analysis), not of one run.
-ANALYSIS_FIGURES = ("beta_search", "interpolation", "compare_losses")
+ANALYSIS_FIGURES = ("beta_search", "interpolation", "compare_losses", "compare_epochs")
 
 
 class Strict(BaseModel):
@@ -130,6 +130,13 @@ class CompareLosses(Strict):
     parts: list[str] = Field(default=["recon", "kl"], min_length=1)
 
 
+class CompareEpochs(Strict):
+    """Series the runs' families measured after every epoch, on the same axes."""
+
+    runs: list[str] = Field(min_length=2)
+    series: list[str] = Field(min_length=1)
+
+
 class FigureSpec(Strict):
     kind: str = Field(description="a figure of each run's family, or of an analysis")
     runs: list[str] = []
@@ -161,6 +168,7 @@ class Spec(Strict):
     samples: int = Field(default=1000, gt=1, description="prior samples scored per run")
     interpolation: Interpolation | None = None
     compare_losses: CompareLosses | None = None
+    compare_epochs: CompareEpochs | None = None
     figures: list[FigureSpec]
     sections: list[str] = []
     # What a student's own PDF must show, each item with the phrases that name it, matched
@@ -188,6 +196,7 @@ class Spec(Strict):
         used = [self.interpolation.ae, self.interpolation.vae] if self.interpolation else []
         used += [self.beta_search.base] if self.beta_search else []
         used += self.compare_losses.runs if self.compare_losses else []
+        used += self.compare_epochs.runs if self.compare_epochs else []
         used += [run for figure in self.figures for run in figure.runs]
         unknown = sorted(set(used) - known)
         if unknown:

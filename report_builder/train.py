@@ -68,6 +68,7 @@ class Fit:
 
     autocast: torch.autocast
     epoch: float = 0.0
+    epochs: int = 1  # of the whole run: what a schedule over the run (cosine) needs
 
     def minimize(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
         optimizer.zero_grad(set_to_none=True)
@@ -157,7 +158,7 @@ def train(
             batch = [t[index] for t in tensors]
             if channels_last and batch[0].dim() == 4:
                 batch[0] = batch[0].contiguous(memory_format=torch.channels_last)
-            fit = Fit(autocast, epoch + step / len(order))
+            fit = Fit(autocast, epoch + step / len(order), config.epochs)
             parts = family.step(models, optimizers, batch, params, fit)
             values = {name: value.item() for name, value in parts.items()}
             history.append(values)

@@ -9,6 +9,9 @@ A family module declares, and nothing outside it knows:
     step(models, optimizers, batch, params, fit) -> {part: loss}
     epoch_end(models, params, data, epoch) -> {name: float}  optional, kept per epoch
     check_run(params, epochs)    optional: raise ValueError for a run that cannot work
+    check_data(params, data)     optional: raise ReportBuilderError before anything trains
+    EXTENDS_SHORTER_RUNS         optional, default True: False when a schedule depends on
+                                 the total epochs (a longer run is then no continuation)
     label(config)                -> str                      how figures name a run
     measure(run, evaluation)     -> dict of plain numbers and lists
     FIGURES                      {kind: figure builder}      what the spec may ask for
@@ -28,7 +31,7 @@ from functools import cache
 from types import ModuleType
 
 from ..files import sha256_bytes
-from . import bernoulli_vae, beta_vae, classifier, conv_ae, conv_vae, mlp_ae, mlp_vae
+from . import bernoulli_vae, beta_vae, classifier, conv_ae, conv_vae, mlp_ae, mlp_vae, simsiam
 
 FAMILIES: dict[str, ModuleType] = {
     "conv_ae": conv_ae,
@@ -37,6 +40,7 @@ FAMILIES: dict[str, ModuleType] = {
     "bernoulli_vae": bernoulli_vae,
     "mlp_ae": mlp_ae,
     "beta_vae": beta_vae,
+    "simsiam": simsiam,
     "classifier": classifier,
 }
 

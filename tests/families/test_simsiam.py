@@ -1,0 +1,94 @@
+"""The SimSiam family: augmentations per image, the stop-gradient, kNN, bad specs."""
+
+import pytest
+import torch
+from torch.nn import functional as F
+
+from report_builder.data import subset
+from report_builder.errors import ReportBuilderError
+from report_builder.families import simsiam as family
+from report_builder.models.simsiam import SimSiam
+from report_builder.spec import load_spec
+from report_builder.train import as_float
+
+
+def test_augmentations_are_drawn_per_image_and_fixed_by_the_seed(tiny):
+    image = as_float(tiny.train_images[:1])
+    batch = image.repeat(8, 1, 1, 1)  # eight copies of one image
+    params = family.Params()
+    torch.manual_seed(0)
+    first = family.augment(batch, params)
+    assert not torch.equal(first[0], first[1])  # two images, two transforms
+    assert len({tuple(view.flatten().tolist()) for view in first}) == 8
+    torch.manual_seed(0)
+    assert torch.equal(family.augment(batch, params), first)
+    assert first.min() >= 0 and first.max() <= 1 and first.shape == batch.shape
+
+
+def test_the_stop_gradient_sends_no_gradient_through_the_target_branch():
+    torch.manual_seed(0)
+    x1, x2 = torch.rand(8, 1, 28, 28), torch.rand(8, 1, 28, 28)
+
+    def gradients(net: SimSiam, loss) -> list[torch.Tensor]:
+        net.zero_grad()
+        loss.backward()
+        return [p.grad.clone() for p in net.parameters()]
+
+    net = SimSiam(dim=16, predictor_dim=4)
+    ours = gradients(net, net.loss(x1, x2)["loss"])
+    # By hand: the target projections are constants.
+    z1, z2 = net.projector(net.encoder(x1)), net.projector(net.encoder(x2))
+    by_hand = -(F.cosine_similarity(net.predictor(z1), z2.detach()).mean()
+                + F.cosine_similarity(net.predictor(z2), z1.detach()).mean()) / 2
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(ours, gradients(net, by_hand),
+                                                                 strict=True))
+    net.stop_gradient = False  # the same network and views, with the gradient let through
+    through = gradients(net, net.loss(x1, x2)["loss"])
+    assert any(not torch.allclose(a, b, atol=1e-6) for a, b in zip(ours, through, strict=True))
+
+
+def test_knn_votes_by_weighted_similarity():
+    memory = F.normalize(torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]]), dim=1)
+    labels = torch.tensor([0, 0, 1])
+    queries = F.normalize(torch.tensor([[1.0, 0.05], [0.1, 1.0]]), dim=1)
+    assert family.knn_accuracy(memory, labels, queries, torch.tensor([0, 1]), 1, 0.1) == 1.0
+    assert family.knn_accuracy(memory, labels, queries, torch.tensor([1, 1]), 1, 0.1) == 0.5
+
+
+def test_k_larger_than_the_memory_bank_fails_before_training(tiny):
+    small = subset(tiny, 30, 10)
+    with pytest.raises(ReportBuilderError, match="knn_k 50 is larger than the kNN memory bank "
+                                                 r"\(30 training images\)"):
+        family.check_data(family.Params(knn_k=50), small)
+
+
+def test_an_unknown_augmentation_names_the_field(tmp_path):
+    path = tmp_path / "simsiam.yaml"
+    path.write_text("""
+problem: simsiam
+title: t
+course: c
+output: s.pdf
+template: simsiam.html.j2
+runs:
+  simsiam: {family: simsiam, epochs: 2, augmentations: [crop, flip]}
+figures: []
+questions: {}
+""")
+    with pytest.raises(ReportBuilderError, match=r"runs\.simsiam: augmentations\.1: Input should "
+                                                 r"be 'crop', 'affine', 'noise' or 'blur'"):
+        load_spec("simsiam", path)
+
+
+def test_a_longer_run_never_continues_a_shorter_one(tmp_path, tiny):
+    from report_builder.runs import RunConfig, RunStore
+
+    store = RunStore(tmp_path)
+    small = {"dim": 16, "predictor_dim": 4, "knn_k": 5}
+    short = store.get("short", RunConfig.make("simsiam", 1, lr=0.05, **small), tiny, "cpu")
+    seen = []
+    longer = store.get("long", RunConfig.make("simsiam", 2, lr=0.05, **small), tiny, "cpu",
+                       on_batch=lambda epoch, step, losses: seen.append(epoch))
+    assert set(seen) == {0, 1}  # the cosine over 2 epochs is not the one over 1, continued
+    assert longer.history["loss"][:4] != short.history["loss"]
+    assert len(longer.epoch_history["knn_accuracy"]) == 2
