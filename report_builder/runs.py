@@ -162,7 +162,8 @@ class RunStore:
         models = family.build(config.params)
         tensors = family.tensors(data, config.params)
         train_config = TrainConfig(
-            epochs=until,
+            epochs=config.epochs,
+            stop_after=until,
             lr=config.lr,
             batch_size=config.batch_size,
             seed=config.seed,

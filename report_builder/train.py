@@ -24,12 +24,13 @@ BatchCallback = Callable[[int, int, dict[str, float]], None]  # (epoch, step, lo
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int
+    epochs: int  # of the whole run: what a schedule over the run reads
     lr: float
     batch_size: int
     seed: int
     device: str = "cpu"
     precision: str = "fp32"  # "fp32" or "bf16" (autocast; losses stay fp32)
+    stop_after: int | None = None  # train only up to this epoch (a slice of the run)
 
 
 @dataclass
@@ -150,7 +151,7 @@ def train(
     autocast = torch.autocast(device.type, dtype=torch.bfloat16,
                               enabled=config.precision == "bf16")
     epoch_end = getattr(family, "epoch_end", None)
-    for epoch in range(first_epoch, config.epochs):
+    for epoch in range(first_epoch, config.stop_after or config.epochs):
         for model in models.values():
             model.train()
         order = batches(len(tensors[0]), config.batch_size, device)

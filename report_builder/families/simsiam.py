@@ -4,8 +4,8 @@ image, and what happens without the stop-gradient or the predictor (the `simsiam
 - Augmentations fit for digits, drawn per image on whole batches (kornia): random resized
   crop, small affine transforms, Gaussian noise, blur. No flips: a flipped digit is another
   symbol.
-- SGD with momentum and weight decay; the learning rate follows a cosine over the whole run
-  (the run's `lr` is the paper's 0.05 x batch / 256). Since the schedule depends on the total
+- SGD with momentum and weight decay; the run's `lr` follows a cosine over the whole run
+  (the spec says how it relates to the paper's). Since the schedule depends on the total
   epochs, a longer run never continues a shorter one.
 - Every step records the paper's collapse indicator, the per-channel standard deviation of
   the L2-normalized projector output over the batch (about 1/sqrt(d) for a healthy spread,

@@ -92,3 +92,16 @@ def test_a_longer_run_never_continues_a_shorter_one(tmp_path, tiny):
     assert set(seen) == {0, 1}  # the cosine over 2 epochs is not the one over 1, continued
     assert longer.history["loss"][:4] != short.history["loss"]
     assert len(longer.epoch_history["knn_accuracy"]) == 2
+
+
+def test_a_run_trained_in_slices_follows_the_same_cosine_as_one_in_one_go(tmp_path, tiny):
+    """The schedule reads the run's total epochs, not the end of the slice being trained."""
+    from report_builder.runs import RunConfig, RunStore, run_key
+
+    config = RunConfig.make("simsiam", 3, lr=0.1, dim=16, predictor_dim=4, knn_k=5)
+    store = RunStore(tmp_path)
+    while store.advance("sliced", config, tiny, "cpu", max_epochs=1) != "finished":
+        pass
+    sliced = store.load("sliced", run_key(config, tiny), config, "cpu")
+    whole = RunStore(tmp_path / "whole").get("whole", config, tiny, "cpu")
+    assert sliced.history == whole.history and sliced.epoch_history == whole.epoch_history
