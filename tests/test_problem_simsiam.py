@@ -35,6 +35,7 @@ def test_the_pdf_shows_every_required_result_and_verifies(quick_build_of, tmp_pa
 
 def run(**values) -> dict:
     return {"final_knn_accuracy": 0.95, "final_output_std": 0.06, "healthy_std": 0.0625,
+            "output_std": [0.0625, 0.06],
             "final_loss": -0.9, "pixel_knn_accuracy": 0.9, "init_knn_accuracy": 0.85,
             "chance": 0.1, **values}
 
@@ -54,6 +55,9 @@ def test_the_drafts_follow_the_numbers():
     assert "beat raw pixels" in usual["q2"] and "well above" in usual["q2"]
     healthy_ablation = answers(identity_pred=run(final_output_std=0.05))
     assert "did not collapse in this run" in healthy_ablation["q1"]
+    assert "heading there" not in healthy_ablation["q1"]
+    drifting = answers(identity_pred=run(final_output_std=0.05, final_loss=-0.98))
+    assert "heading there" in drifting["q1"] and "0.0625" in drifting["q1"]
     weak = answers(simsiam=run(final_knn_accuracy=0.86))
     assert "does not beat raw pixels" in weak["q2"] and "barely above" in weak["q2"]
     assert "not above" in answers(simsiam=run(final_knn_accuracy=0.8))["q2"]
