@@ -363,7 +363,7 @@ def plot_loss_comparison(name, caption, curves: dict[str, np.ndarray], runs: lis
 
 def _draw_loss_comparison(curves, runs, run_labels, part_labels, parts,
                           iterations_per_epoch) -> bytes:
-    fig, axes = plt.subplots(1, len(parts), figsize=(2.45 * len(parts) + 0.4, 2.7),
+    fig, axes = plt.subplots(1, len(parts), figsize=(max(6.0, 2.45 * len(parts) + 0.4), 2.7),
                              squeeze=False)
     window = max(1, iterations_per_epoch // 4)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
