@@ -107,7 +107,6 @@ def build(options: BuildOptions, reporter: Reporter) -> BuildResult:
         "search": search_table,
         "samples_scored": spec.samples,
         "test_spread": ev.spread(test_images),
-        "n_train": len(data.train_labels),
     }
     interpolation_rows, numbers["interpolation"], numbers["paths"] = [], [], {}
     if spec.interpolation:
@@ -186,6 +185,5 @@ def draw_figures(spec: Spec, runs: dict[str, Run], numbers: dict, evaluation: Ev
         if figure.kind == "compare_losses":
             figures.append(compare_losses.figure(spec, runs))
         if figure.kind == "compare_epochs":
-            labels = {name: run.family.label(run.config) for name, run in runs.items()}
-            figures.append(compare_epochs.figure(spec, numbers["runs"], labels))
+            figures.append(compare_epochs.figure(spec, runs, numbers["runs"]))
     return figures

@@ -384,9 +384,9 @@ def verify(
 def _items(problem: str | None) -> dict[str, list[str]] | None:
     if problem is None:
         return None
-    from .spec import load_spec
+    from .spec import load_submission_items
 
-    return load_spec(problem).submission_items
+    return load_submission_items(problem)
 
 
 def _verify_batch(root: Path, items, problem: str, quiet: bool):

@@ -267,11 +267,9 @@ def bernoulli_metrics(run, evaluation) -> dict:
     """What the beta-vae problem reports of an MLP AE or VAE with a Bernoulli decoder:
     training losses over the last epoch and test losses, per image summed (nats)."""
     model, test_images = run.model, evaluation.test_images
-    last_epoch = len(run.history["loss"]) // run.config.epochs
-    final = {name: float(np.mean(values[-last_epoch:])) for name, values in run.history.items()}
     measured = {
-        "final_recon": final["recon"],
-        "final_kl": final.get("kl", 0.0),
+        "final_recon": run.epoch_means("recon")[-1],
+        "final_kl": run.epoch_means("kl")[-1] if "kl" in run.history else 0.0,
         "test_recon_at_mean": bernoulli_recon_nats(model, test_images),
         "sharpness": sharpness(prior_samples(model, evaluation.n_samples, evaluation.seed)),
     }

@@ -27,14 +27,6 @@ N_SHOWN_SAMPLES = 16
 MANIFOLD_SIZE, MANIFOLD_LIMIT = 20, 4.0  # decode linspace(-4, 4) x linspace(-4, 4)
 
 
-def label(run) -> str:
-    return run.family.label(run.config)
-
-
-def iterations_per_epoch(run) -> int:
-    return len(run.history["loss"]) // run.config.epochs
-
-
 @torch.no_grad()
 def reconstructions(name: str, run, measured: dict, evaluation, inputs=None) -> Figure:
     """Five test images and their reconstructions; `inputs` transforms the test images the
@@ -45,31 +37,31 @@ def reconstructions(name: str, run, measured: dict, evaluation, inputs=None) -> 
     recons = run.model.reconstruct(originals).cpu().numpy()
     error = (f"Test MSE {measured['test_mse']:.4f}." if "test_mse" in measured else
              f"Test reconstruction term {measured['test_recon_nats']:.1f} nats per image.")
-    caption = (f"Run <code>{name}</code>, {label(run)}: five test images (top) and their "
+    caption = (f"Run <code>{name}</code>, {run.label}: five test images (top) and their "
                f"reconstructions (bottom). {error}")
     return plot_reconstructions(f"reconstructions_{name}", caption,
-                                f"{label(run)}: reconstructions", originals.cpu().numpy(), recons)
+                                f"{run.label}: reconstructions", originals.cpu().numpy(), recons)
 
 
 def samples(name: str, run, measured: dict, evaluation) -> Figure:
     shown = ev.prior_samples(run.model, N_SHOWN_SAMPLES, evaluation.seed).cpu().numpy()
     scored = (f" Fréchet distance over {evaluation.n_samples} samples: "
               f"{measured['samples']['frechet']:.1f}." if "samples" in measured else "")
-    caption = (f"Run <code>{name}</code>, {label(run)}: 16 decodings of z ~ N(0, I)."
+    caption = (f"Run <code>{name}</code>, {run.label}: 16 decodings of z ~ N(0, I)."
                f"{scored}")
-    return plot_samples(f"samples_{name}", caption, f"{label(run)}\nprior samples", shown)
+    return plot_samples(f"samples_{name}", caption, f"{run.label}\nprior samples", shown)
 
 
 def loss_curves(name: str, run, measured: dict, evaluation) -> Figure:
-    caption = (f"Run <code>{name}</code>, {label(run)}: training losses per iteration "
+    caption = (f"Run <code>{name}</code>, {run.label}: training losses per iteration "
                f"(batch {run.config.batch_size}).")
-    return plot_loss_curves(f"loss_curves_{name}", caption, f"{label(run)}: training losses",
-                            run.history, iterations_per_epoch(run))
+    return plot_loss_curves(f"loss_curves_{name}", caption, f"{run.label}: training losses",
+                            run.history, run.iterations_per_epoch)
 
 
 def sample_grid(name: str, run, measured: dict, evaluation) -> Figure:
     shown = ev.prior_samples(run.model, ev.GRID_SAMPLES, evaluation.seed).cpu().numpy()
-    caption = (f"Run <code>{name}</code>, {label(run)}: 100 decodings of z ~ N(0, I). The digit "
+    caption = (f"Run <code>{name}</code>, {run.label}: 100 decodings of z ~ N(0, I). The digit "
                f"classifier reads {measured['grid_confident']} of them with p > "
                f"{ev.CONFIDENT}.")
     return plot_samples(f"sample_grid_{name}", caption, f"Z = {run.model.nz}", shown, columns=10)
@@ -77,7 +69,7 @@ def sample_grid(name: str, run, measured: dict, evaluation) -> Figure:
 
 def manifold(name: str, run, measured: dict, evaluation) -> Figure:
     z, images = ev.latent_manifold(run.model, MANIFOLD_SIZE, MANIFOLD_LIMIT)
-    caption = (f"Run <code>{name}</code>, {label(run)}: decodings of a regular "
+    caption = (f"Run <code>{name}</code>, {run.label}: decodings of a regular "
                f"{MANIFOLD_SIZE}x{MANIFOLD_SIZE} grid of z over [-{MANIFOLD_LIMIT:g}, "
                f"{MANIFOLD_LIMIT:g}]², z₁ left to right, z₂ bottom to top.")
     return plot_manifold(f"manifold_{name}", caption, f"KL weight {run.model.beta:g}",
@@ -86,7 +78,7 @@ def manifold(name: str, run, measured: dict, evaluation) -> Figure:
 
 def latent_scatter(name: str, run, measured: dict, evaluation) -> Figure:
     means = ev.posterior_means(run.model, evaluation.test_images).cpu().numpy()
-    caption = (f"Run <code>{name}</code>, {label(run)}: posterior means of the "
+    caption = (f"Run <code>{name}</code>, {run.label}: posterior means of the "
                f"{len(means)} test images, coloured by digit. Mean spread (standard "
                f"deviation per dimension) {measured['latent_spread']:.2f}.")
     return plot_latent_scatter(f"latent_scatter_{name}", caption,
@@ -101,21 +93,15 @@ ENCODER_DECODER = {"reconstructions": reconstructions, "samples": samples,
 
 # ---- likelihood figures: runs that measure an ELBO per epoch and by importance sampling --
 
-def training_elbo_per_epoch(run) -> np.ndarray:
-    """The negative training loss averaged over each epoch's iterations."""
-    per_epoch = iterations_per_epoch(run)
-    losses = np.asarray(run.history["loss"][:per_epoch * run.config.epochs])
-    return -losses.reshape(run.config.epochs, per_epoch).mean(axis=1)
-
-
 def validation_elbo(name: str, run, measured: dict, evaluation) -> Figure:
-    caption = (f"Run <code>{name}</code>, {label(run)}: ELBO of the {measured['n_validation']} "
+    caption = (f"Run <code>{name}</code>, {run.label}: ELBO of the {measured['n_validation']} "
                f"validation images after each epoch (one z per image, the same "
                f"binarization every epoch), and of the training batches averaged over each "
                f"epoch. Dashed: the course's target, {measured['course_target']:g} nats on full "
                f"MNIST. Last epoch: {measured['final_val_elbo']:.1f} nats.")
-    return plot_validation_elbo(f"validation_elbo_{name}", caption, f"{label(run)}: ELBO",
-                                np.asarray(measured["val_elbo"]), training_elbo_per_epoch(run),
+    return plot_validation_elbo(f"validation_elbo_{name}", caption, f"{run.label}: ELBO",
+                                np.asarray(measured["val_elbo"]),
+                                -np.asarray(run.epoch_means("loss")),
                                 measured["course_target"])
 
 
@@ -127,7 +113,7 @@ def kl_estimates(name: str, run, measured: dict, evaluation) -> Figure:
                f"{measured['kl_difference_se']:.3f} nats.")
     return plot_kl_estimates(f"kl_estimates_{name}", caption, "KL(q(z|x) ‖ p(z)) per iteration",
                              np.asarray(run.history["kl"]), np.asarray(run.history["kl_mc"]),
-                             iterations_per_epoch(run))
+                             run.iterations_per_epoch)
 
 
 def log_likelihood_vs_k(name: str, run, measured: dict, evaluation) -> Figure:
@@ -145,18 +131,17 @@ def log_likelihood_vs_k(name: str, run, measured: dict, evaluation) -> Figure:
 # ---- representation figures: encoders trained without labels -------------------------
 
 @torch.no_grad()
-def representation(name: str, run, measured: dict, evaluation) -> Figure:
-    """The test images' encoder features projected on their two principal components."""
-    net = run.model.eval()
-    feats = torch.cat([net.features(chunk) for chunk in evaluation.test_images.split(500)])
-    feats = torch.nn.functional.normalize(feats, dim=1).double()
+def representation(name: str, run, measured: dict, evaluation, features) -> Figure:
+    """The test images' features (`features(model, images)`, L2-normalized by the family)
+    projected on their two principal components."""
+    feats = features(run.model, evaluation.test_images).double()
     centred = feats - feats.mean(0)
     _, singular, vectors = torch.linalg.svd(centred, full_matrices=False)
     points = (centred @ vectors[:2].t()).cpu().numpy()
     explained = (singular[:2] ** 2 / (singular ** 2).sum()).cpu().numpy()
-    caption = (f"Run <code>{name}</code>, {label(run)}: encoder features of the {len(points)} "
+    caption = (f"Run <code>{name}</code>, {run.label}: encoder features of the {len(points)} "
                f"test images (L2-normalized) on their first two principal components "
                f"({100 * explained.sum():.0f}% of the variance), coloured by class. Final kNN "
                f"accuracy {100 * measured['final_knn_accuracy']:.1f}%.")
-    return plot_projection(f"representation_{name}", caption, label(run), points,
+    return plot_projection(f"representation_{name}", caption, run.label, points,
                            evaluation.test_labels.cpu().numpy())

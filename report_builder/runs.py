@@ -16,12 +16,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import torch
 from filelock import FileLock
 from torch import nn
 
 from . import families
 from .data import Dataset
+from .families.base import Params
 from .files import atomic_write_bytes, atomic_write_json, sha256_bytes, sha256_file
 from .spec import canonical_json
 from .train import BatchCallback, History, TrainConfig, train
@@ -38,7 +40,7 @@ class RunConfig:
 
     family: str
     epochs: int
-    params: families.base.Params
+    params: Params  # the family's
     lr: float = 1e-3
     batch_size: int = 64
     seed: int = 0
@@ -86,6 +88,21 @@ class Run:
     @property
     def family(self):
         return families.get(self.config.family)
+
+    @property
+    def label(self) -> str:
+        """How figures and tables name the run (the family says)."""
+        return self.family.label(self.config)
+
+    @property
+    def iterations_per_epoch(self) -> int:
+        return len(self.history["loss"]) // self.config.epochs
+
+    def epoch_means(self, part: str) -> list[float]:
+        """A per-iteration loss part averaged over each epoch's iterations."""
+        per_epoch = self.iterations_per_epoch
+        values = np.asarray(self.history[part][:per_epoch * self.config.epochs])
+        return values.reshape(self.config.epochs, per_epoch).mean(axis=1).tolist()
 
 
 def code_version(config: RunConfig) -> str:

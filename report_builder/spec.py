@@ -33,6 +33,9 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+LOOP_SETTINGS = ("epochs", "lr", "batch_size")  # a run's keys that are not its family's
+
+
 class RunSpec(Strict):
     """One run: a family, the shared loop's settings, and the family's parameters (every
     key of the run that is not a loop setting)."""
@@ -41,7 +44,7 @@ class RunSpec(Strict):
     epochs: int = Field(gt=0)
     lr: float = Field(default=1e-3, gt=0)
     batch_size: int = Field(default=64, gt=1)
-    params: SerializeAsAny[families.base.Params]
+    params: SerializeAsAny[BaseModel]  # the family's Params, built by the validator below
 
     @model_validator(mode="before")
     @classmethod
@@ -52,7 +55,7 @@ class RunSpec(Strict):
         if name not in families.FAMILIES:
             raise ValueError(f"unknown family {name!r}; known families: "
                              f"{', '.join(families.FAMILIES)}")
-        loop = {key: raw[key] for key in ("family", "epochs", "lr", "batch_size") if key in raw}
+        loop = {key: raw[key] for key in ("family", *LOOP_SETTINGS) if key in raw}
         own = {key: value for key, value in raw.items() if key not in loop}
         params = family_params(name, own)
         check = getattr(families.get(name), "check_run", None)
@@ -61,9 +64,9 @@ class RunSpec(Strict):
         return {**loop, "params": params}
 
 
-def family_params(name: str, raw: dict) -> families.base.Params:
+def family_params(name: str, raw: dict) -> BaseModel:
     """The family's Params from a run's keys; an unknown or bad one named with the allowed."""
-    allowed = ", ".join(["epochs", "lr", "batch_size", *families.parameters(name)])
+    allowed = ", ".join([*LOOP_SETTINGS, *families.parameters(name)])
     try:
         return families.get(name).Params.model_validate(raw)
     except ValidationError as err:
@@ -237,18 +240,37 @@ def known_problems() -> list[str]:
 
 def load_spec(problem: str, path: Path | None = None) -> Spec:
     path = path or spec_path(problem)
+    return _validated(Spec, _read(problem, path), path)
+
+
+class SubmissionItems(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    submission_items: dict[str, list[str]] = {}
+
+
+def load_submission_items(problem: str) -> dict[str, list[str]]:
+    """Only what `verify --problem` needs; the runs are not validated, so no family (and no
+    torch) is imported."""
+    path = spec_path(problem)
+    return _validated(SubmissionItems, _read(problem, path), path).submission_items
+
+
+def _read(problem: str, path: Path):
     if not path.is_file():
         raise ReportBuilderError(
             f"unknown problem '{problem}': known problems are {', '.join(known_problems())}"
         )
     try:
-        raw = yaml.safe_load(path.read_text())
+        return yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise ReportBuilderError(f"{path}:{where} is not valid YAML ({err.problem})") from None
+
+
+def _validated(model: type[BaseModel], raw, path: Path):
     try:
-        return Spec.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as err:
         first = err.errors()[0]
         loc = ".".join(str(part) for part in first["loc"]) or "spec"

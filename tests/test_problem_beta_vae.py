@@ -5,8 +5,8 @@ import json
 
 import pytest
 from pypdf import PdfReader
+from specs import drafts
 
-from report_builder.answers import render_answers
 from report_builder.notebook import export_notebook
 from report_builder.spec import load_spec
 from report_builder.verify import verify_build, verify_submission
@@ -50,8 +50,7 @@ def numbers(**runs) -> dict:
 
 
 def answers(**runs) -> dict[str, str]:
-    rendered = render_answers(load_spec("beta-vae"), numbers(**runs))
-    return {question: answer["markdown"] for question, answer in rendered.items()}
+    return drafts("beta-vae", numbers(**runs))
 
 
 def test_the_drafts_follow_the_numbers():

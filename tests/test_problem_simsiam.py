@@ -5,8 +5,8 @@ import json
 
 import pytest
 from pypdf import PdfReader
+from specs import drafts
 
-from report_builder.answers import render_answers
 from report_builder.notebook import export_notebook
 from report_builder.spec import load_spec
 from report_builder.verify import verify_build, verify_submission
@@ -45,8 +45,7 @@ def answers(**runs) -> dict[str, str]:
     numbers = {"runs": {"simsiam": run(), "no_stop_grad": run(**collapsed),
                         "identity_pred": run(**collapsed)} | runs,
                "data": {"name": "mnist-5k"}, "profile": "full", "judge": None, "search": None}
-    rendered = render_answers(load_spec("simsiam"), numbers)
-    return {question: answer["markdown"] for question, answer in rendered.items()}
+    return drafts("simsiam", numbers)
 
 
 def test_the_drafts_follow_the_numbers():

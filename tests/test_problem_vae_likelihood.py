@@ -6,8 +6,8 @@ import json
 import nbformat
 import pytest
 from pypdf import PdfReader
+from specs import drafts
 
-from report_builder.answers import render_answers
 from report_builder.notebook import Report, export_notebook
 from report_builder.spec import load_spec
 from report_builder.verify import verify_build, verify_submission
@@ -71,8 +71,7 @@ def likelihood_numbers(**changes) -> dict:
 
 
 def answers(**changes) -> dict[str, str]:
-    rendered = render_answers(load_spec("vae-likelihood"), likelihood_numbers(**changes))
-    return {question: answer["markdown"] for question, answer in rendered.items()}
+    return drafts("vae-likelihood", likelihood_numbers(**changes))
 
 
 def test_the_drafts_follow_the_numbers():
@@ -88,6 +87,6 @@ def test_the_drafts_follow_the_numbers():
     assert "zero within noise" not in answers(kl_difference=0.5)["q2"]
     rising = answers(estimates=[-100.0, -98.0, -97.0, -96.5, -95.4], estimate_rise=1.1)
     assert "true gap is larger" in rising["q3"]
-    other_data = render_answers(load_spec("vae-likelihood"), {
+    other_data = drafts("vae-likelihood", {
         **likelihood_numbers(), "data": {"name": "mnist-5k", "train_images": 4000}})
-    assert "cannot be judged" in other_data["q1"]["markdown"]
+    assert "cannot be judged" in other_data["q1"]

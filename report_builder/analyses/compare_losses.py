@@ -16,11 +16,11 @@ def figure(spec: Spec, runs: dict[str, Run]) -> Figure:
     shown = {name: runs[name] for name in setting.runs}
     curves = {f"{part}/{name}": np.asarray(run.history[part])
               for name, run in shown.items() for part in setting.parts}
-    per_epoch = {len(run.history["loss"]) // run.config.epochs for run in shown.values()}
-    labels = [run.family.label(run.config) for run in shown.values()]
+    per_epoch = max(run.iterations_per_epoch for run in shown.values())
+    labels = [run.label for run in shown.values()]
     names = ", ".join(f"<code>{name}</code>" for name in shown)
     caption = (f"Training losses per iteration of {names} on the same axes (batch means; "
                f"thick lines: mean over a quarter epoch).")
     return plot_loss_comparison("compare_losses", caption, curves, list(shown), labels,
                                 [PART_LABELS.get(part, part) for part in setting.parts],
-                                setting.parts, max(per_epoch))
+                                setting.parts, per_epoch)

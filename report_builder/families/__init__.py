@@ -24,6 +24,7 @@ fingerprint.
 """
 
 import ast
+import importlib
 import importlib.util
 import inspect
 import sys
@@ -31,17 +32,18 @@ from functools import cache
 from types import ModuleType
 
 from ..files import sha256_bytes
-from . import bernoulli_vae, beta_vae, classifier, conv_ae, conv_vae, mlp_ae, mlp_vae, simsiam
 
-FAMILIES: dict[str, ModuleType] = {
-    "conv_ae": conv_ae,
-    "conv_vae": conv_vae,
-    "mlp_vae": mlp_vae,
-    "bernoulli_vae": bernoulli_vae,
-    "mlp_ae": mlp_ae,
-    "beta_vae": beta_vae,
-    "simsiam": simsiam,
-    "classifier": classifier,
+# Family name -> its module in this package. A module is imported when its family is first
+# used, so that what only reads a spec's names (verify, list) imports no torch.
+FAMILIES: dict[str, str] = {
+    "conv_ae": "conv_ae",
+    "conv_vae": "conv_vae",
+    "mlp_vae": "mlp_vae",
+    "bernoulli_vae": "bernoulli_vae",
+    "mlp_ae": "mlp_ae",
+    "beta_vae": "beta_vae",
+    "simsiam": "simsiam",
+    "classifier": "classifier",
 }
 
 PACKAGE = __name__.rsplit(".", 2)[0]
@@ -84,7 +86,7 @@ def _module_of(base: str, name: str) -> str:
 def training_modules(family: str) -> list[str]:
     """The family's module, what it imports inside the package (transitively, but not
     through NOT_TRAINING), and the shared loop."""
-    todo, seen = [FAMILIES[family].__name__, SHARED_LOOP], set()
+    todo, seen = [get(family).__name__, SHARED_LOOP], set()
     while todo:
         name = todo.pop()
         if name in seen or name in NOT_TRAINING:
@@ -105,13 +107,13 @@ def code_version(family: str) -> str:
 def measure_version(family: str, measured_by: str) -> str:
     """What a run's cached metrics know of the code that measured them: the family's
     module, the shared measurements and the module of the measuring function."""
-    names = sorted({FAMILIES[family].__name__, *MEASUREMENT, measured_by})
+    names = sorted({get(family).__name__, *MEASUREMENT, measured_by})
     return sha256_bytes("".join(source(name) for name in names).encode())[:8]
 
 
 def get(name: str) -> ModuleType:
-    return FAMILIES[name]
+    return importlib.import_module(f"{__name__}.{FAMILIES[name]}")
 
 
 def parameters(family: str) -> list[str]:
-    return list(FAMILIES[family].Params.model_fields)
+    return list(get(family).Params.model_fields)

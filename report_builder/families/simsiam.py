@@ -15,11 +15,10 @@ image, and what happens without the stop-gradient or the predictor (the `simsiam
 """
 
 import math
-from functools import cache
+from functools import cache, partial
 from typing import Literal
 
 import kornia.augmentation as K
-import numpy as np
 import torch
 from pydantic import Field
 from torch import nn
@@ -60,8 +59,7 @@ def optimizers(models, params: Params, lr: float) -> dict[str, torch.optim.Optim
                                      momentum=params.momentum, weight_decay=params.weight_decay)}
 
 
-def tensors(data, params: Params) -> list[torch.Tensor]:
-    return [as_float(data.train_images)]
+tensors = base.images  # the training images: the views are drawn in `step`
 
 
 def check_data(params: Params, data) -> None:
@@ -160,9 +158,8 @@ def measure(run, evaluation) -> dict:
     torch.manual_seed(run.config.seed)  # the run's own initial weights
     initial = build(params)["model"].to(device)
     at_init = knn(features(initial, train), features(initial, evaluation.test_images))
-    per_epoch = len(run.history["loss"]) // run.config.epochs
-    spread = np.asarray(run.history["output_std"][:per_epoch * run.config.epochs])
-    spread = spread.reshape(run.config.epochs, per_epoch).mean(axis=1).tolist()
+    spread = run.epoch_means("output_std")
+    healthy = 1 / math.sqrt(params.dim)
     accuracy = run.epoch_history["knn_accuracy"]
     return {
         "knn_accuracy": accuracy,
@@ -170,13 +167,13 @@ def measure(run, evaluation) -> dict:
         "best_knn_accuracy": max(accuracy),
         "output_std": spread,  # mean over each epoch's batches
         "final_output_std": spread[-1],
-        "healthy_std": 1 / math.sqrt(params.dim),
-        "final_loss": float(np.mean(run.history["loss"][-per_epoch:])),
+        "healthy_std": healthy,
+        "final_loss": run.epoch_means("loss")[-1],
         "pixel_knn_accuracy": pixels,
         "init_knn_accuracy": at_init,
         "chance": CHANCE,
-        "references": {"knn_accuracy": CHANCE, "output_std": 1 / math.sqrt(params.dim)},
+        "references": {"knn_accuracy": CHANCE, "output_std": healthy},
     }
 
 
-FIGURES = {"representation": run_figures.representation}
+FIGURES = {"representation": partial(run_figures.representation, features=features)}

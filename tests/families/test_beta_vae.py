@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from specs import one_run_spec
 from torch import nn
 
 from report_builder import evaluate as ev
@@ -72,22 +73,6 @@ def test_active_units_count_the_dimensions_that_vary_across_images(tiny):
     assert ev.active_units(HalfActive(), images) == 1
 
 
-def spec_with(tmp_path, run: str):
-    path = tmp_path / "beta-vae.yaml"
-    path.write_text(f"""
-problem: beta-vae
-title: t
-course: c
-output: b.pdf
-template: beta-vae.html.j2
-runs:
-  warmup: {run}
-figures: []
-questions: {{}}
-""")
-    return path
-
-
 @pytest.mark.parametrize("run, says", [
     ("{family: beta_vae, epochs: 20, schedule: linear, warmup_epochs: 30}",
      "runs.warmup: warmup_epochs 30 is longer than the run (20 epochs)"),
@@ -97,7 +82,7 @@ questions: {{}}
      "runs.warmup: beta: Input should be greater than or equal to 0"),
 ])
 def test_a_bad_schedule_names_the_spec_field(tmp_path, run, says):
-    path = spec_with(tmp_path, run)
+    path = one_run_spec(tmp_path, "warmup", run)
     with pytest.raises(ReportBuilderError) as error:
         load_spec("beta-vae", path)
     assert says in str(error.value) and str(path) in str(error.value)

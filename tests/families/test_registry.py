@@ -2,6 +2,7 @@
 
 import pytest
 from pydantic import Field
+from specs import one_run_spec
 
 from report_builder import families
 from report_builder.errors import ReportBuilderError
@@ -96,19 +97,7 @@ def test_training_modules_follow_imports_but_not_presentation():
 
 
 def write_spec(tmp_path, run: str):
-    path = tmp_path / "broken.yaml"
-    path.write_text(f"""
-problem: broken
-title: t
-course: c
-output: broken.pdf
-template: vae-likelihood.html.j2
-runs:
-  vae: {run}
-figures: []
-questions: {{}}
-""")
-    return path
+    return one_run_spec(tmp_path, "vae", run)
 
 
 def test_an_unknown_family_names_the_file_the_run_and_the_families(tmp_path):
@@ -137,18 +126,7 @@ def test_a_bad_parameter_value_says_which_and_why(tmp_path):
 
 
 def test_a_figure_the_family_cannot_draw_is_refused(tmp_path):
-    path = tmp_path / "spec.yaml"
-    path.write_text("""
-problem: p
-title: t
-course: c
-output: p.pdf
-template: t.html.j2
-runs:
-  ae: {family: conv_ae, epochs: 1}
-figures:
-  - {kind: manifold, runs: [ae]}
-questions: {}
-""")
+    path = one_run_spec(tmp_path, "ae", "{family: conv_ae, epochs: 1}",
+                        figures="[{kind: manifold, runs: [ae]}]")
     with pytest.raises(ReportBuilderError, match="draws no 'manifold'; it draws: reconstructions"):
         load_spec("p", path)

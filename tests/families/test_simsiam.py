@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from specs import one_run_spec
 from torch.nn import functional as F
 
 from report_builder.data import subset
@@ -63,18 +64,8 @@ def test_k_larger_than_the_memory_bank_fails_before_training(tiny):
 
 
 def test_an_unknown_augmentation_names_the_field(tmp_path):
-    path = tmp_path / "simsiam.yaml"
-    path.write_text("""
-problem: simsiam
-title: t
-course: c
-output: s.pdf
-template: simsiam.html.j2
-runs:
-  simsiam: {family: simsiam, epochs: 2, augmentations: [crop, flip]}
-figures: []
-questions: {}
-""")
+    path = one_run_spec(tmp_path, "simsiam",
+                        "{family: simsiam, epochs: 2, augmentations: [crop, flip]}")
     with pytest.raises(ReportBuilderError, match=r"runs\.simsiam: augmentations\.1: Input should "
                                                  r"be 'crop', 'affine', 'noise' or 'blur'"):
         load_spec("simsiam", path)
