@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import evaluate as ev
 from . import families
-from .analyses import beta_search, compare_epochs, compare_losses, interpolation
+from .analyses import beta_search, compare_epochs, compare_losses, interpolation, over_training
 from .answers import render_answers
 from .data import Dataset, load_dataset, subset
 from .errors import ReportBuilderError
@@ -186,4 +186,9 @@ def draw_figures(spec: Spec, runs: dict[str, Run], numbers: dict, evaluation: Ev
             figures.append(compare_losses.figure(spec, runs))
         if figure.kind == "compare_epochs":
             figures.append(compare_epochs.figure(spec, runs, numbers["runs"]))
+        if figure.kind == "fid_over_training":
+            figures.append(over_training.fid_figure(spec, runs, numbers["runs"]))
+        if figure.kind == "samples_over_training":
+            figures.append(over_training.samples_figure(spec, runs, numbers["runs"],
+                                                        evaluation.test_images.device))
     return figures

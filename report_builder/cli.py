@@ -112,7 +112,8 @@ Device = Annotated[str, typer.Option(help="auto (CUDA if present), cpu or cuda."
 Precision = Annotated[str, typer.Option(
     help="auto (bf16 autocast where the CPU has AMX/AVX512-BF16 or on CUDA), fp32 or bf16.")]
 Jobs = Annotated[int | None, typer.Option(
-    help="Runs trained side by side, one worker process each. Default: the core count.")]
+    help="Runs trained side by side, one worker process each. Default: the core count (at "
+         "most 4, and at most the spec's max_jobs).")]
 CacheDir = Annotated[Path, typer.Option(help="Where trained runs are stored.")]
 Retrain = Annotated[list[str] | None, typer.Option(
     help="Retrain this run even if cached (repeatable; 'all' for every run).")]
@@ -187,7 +188,8 @@ def _options(problem, out, dataset, data_root, profile, seed, device, precision,
     return BuildOptions(
         problem=problem, out=out or Path("outputs") / problem, cache_dir=cache_dir,
         dataset=dataset, data_root=data_root, profile=profile, seed=seed, device=device,
-        precision=precision, jobs=jobs or default_jobs(), retrain=tuple(retrain or ()),
+        precision=precision, jobs=jobs or min(default_jobs(), spec.max_jobs or default_jobs()),
+        retrain=tuple(retrain or ()),
         allow_long_answers=allow_long_answers,
     )
 
@@ -226,6 +228,8 @@ SUMMARY_COLUMNS = (
     ("test recon", ("test_recon_nats",), ".1f"),
     ("test ELBO", ("test_elbo",), ".1f"),
     ("log p(x)", ("test_log_likelihood",), ".1f"),
+    ("final FID", ("final_fid",), ".2f"),
+    ("best FID", ("best_fid",), ".2f"),
 )
 
 

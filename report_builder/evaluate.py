@@ -2,8 +2,8 @@
 
 Sample quality is judged by a digit classifier trained on the same training split:
 the Fréchet distance between its penultimate-layer features of generated and of test
-images (FID's formula, Heusel et al. 2017, with a digit classifier in place of
-Inception), and how confidently it reads each sample as some digit.
+images (FID, Heusel et al. 2017, computed by torchmetrics with a digit classifier in place
+of Inception), and how confidently it reads each sample as some digit.
 """
 
 import math
@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torchmetrics.image.fid import FrechetInceptionDistance
 
 from .models.distributions import gaussian_kl, log_normal, log_standard_normal
 
@@ -69,14 +70,28 @@ def spread(images: torch.Tensor) -> float:
     return images.reshape(len(images), -1).std(dim=0).mean().item()
 
 
+class Features(nn.Identity):
+    """What torchmetrics' FID is given as its feature extractor: the judge's features,
+    computed once per image set (they also give the class probabilities)."""
+
+    def __init__(self, num_features: int):
+        super().__init__()
+        self.num_features = num_features
+
+
 @dataclass(frozen=True)
 class Judge:
-    """The digit classifier plus the statistics of the test set's features."""
+    """The digit classifier, and a Fréchet distance that holds the test set's features."""
 
     classifier: nn.Module
-    test_mean: np.ndarray
-    test_cov: np.ndarray
+    fid: FrechetInceptionDistance
     test_accuracy: float
+
+    def frechet(self, features: torch.Tensor) -> float:
+        """Fréchet distance of a feature set to the test set's (torchmetrics, in float64)."""
+        self.fid.reset()  # the fake side only: reset_real_features=False keeps the test set
+        self.fid.update(features.to(self.fid.device), real=False)
+        return self.fid.compute().item()
 
 
 @torch.no_grad()
@@ -84,28 +99,16 @@ def make_judge(classifier: nn.Module, test_images: torch.Tensor,
                test_labels: torch.Tensor) -> Judge:
     features, probs = _features_and_probs(classifier, test_images)
     accuracy = (probs.argmax(1) == test_labels.cpu()).float().mean().item()
-    return Judge(classifier, features.mean(0), np.cov(features, rowvar=False), accuracy)
-
-
-def frechet_distance(mean_a, cov_a, mean_b, cov_b) -> float:
-    """||m_a - m_b||^2 + Tr(C_a + C_b - 2 (C_a C_b)^(1/2)).
-
-    Tr((C_a C_b)^(1/2)) equals the sum of square roots of the eigenvalues of the
-    symmetric matrix C_a^(1/2) C_b C_a^(1/2), which avoids a non-symmetric sqrtm.
-    """
-    values, vectors = np.linalg.eigh(cov_a)
-    root_a = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
-    middle = np.linalg.eigvalsh(root_a @ cov_b @ root_a)
-    trace_root = np.sqrt(np.clip(middle, 0, None)).sum()
-    return float(((mean_a - mean_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b)
-                 - 2 * trace_root)
+    fid = FrechetInceptionDistance(Features(features.shape[1]), reset_real_features=False)
+    fid.update(features, real=True)
+    return Judge(classifier, fid, accuracy)
 
 
 @torch.no_grad()
 def _features_and_probs(classifier: nn.Module, images: torch.Tensor):
-    features = _batched(classifier.features, images)
+    features = _batched(classifier.features, images).float()
     probs = torch.softmax(classifier.head(features), dim=1)
-    return features.cpu().double().numpy(), probs.cpu()
+    return features.cpu(), probs.cpu()
 
 
 @torch.no_grad()
@@ -117,8 +120,7 @@ def judge_images(judge: Judge, images: torch.Tensor) -> dict[str, float]:
     share = counts / counts.sum()
     entropy = -(share[share > 0] * share[share > 0].log2()).sum().item()
     return {
-        "frechet": frechet_distance(features.mean(0), np.cov(features, rowvar=False),
-                                    judge.test_mean, judge.test_cov),
+        "frechet": judge.frechet(features),
         "confidence": top.mean().item(),
         "confident_share": (top > CONFIDENT).double().mean().item(),
         "class_entropy_bits": entropy,  # log2(10) = 3.32 when all digits are equally common
@@ -130,6 +132,11 @@ def judge_images(judge: Judge, images: torch.Tensor) -> dict[str, float]:
 def label_accuracy(judge: Judge, images: torch.Tensor, labels: torch.Tensor) -> float:
     predicted = _batched(judge.classifier, images).argmax(1).cpu()
     return (predicted == labels.cpu()).double().mean().item()
+
+
+@torch.no_grad()
+def predicted_digits(judge: Judge, images: torch.Tensor) -> torch.Tensor:
+    return _batched(judge.classifier, images).argmax(1).cpu()
 
 
 @torch.no_grad()

@@ -28,6 +28,7 @@ from typing import Protocol
 
 import torch
 
+from . import families
 from .data import Dataset
 from .runs import Progress, Run, RunConfig, RunStore, run_key
 
@@ -57,8 +58,12 @@ class Request:
     retrain: bool = False
 
 
-def steps_per_epoch(n_images: int, batch_size: int) -> int:
-    full, rest = divmod(n_images, batch_size)
+def steps_per_epoch(config: RunConfig, n_images: int) -> int:
+    """Steps of one epoch: the family's own count if it draws its own batches."""
+    family = families.get(config.family)
+    if hasattr(family, "steps_per_epoch"):
+        return family.steps_per_epoch(config.params, n_images, config.batch_size)
+    full, rest = divmod(n_images, config.batch_size)
     return full + (1 if rest > 1 else 0)
 
 
@@ -113,8 +118,8 @@ class TrainingPool:
             self.first_name.setdefault(key, request.name)
             if key in self.training or not (request.retrain or not self.store.is_complete(key)):
                 continue
-            total = request.config.epochs * steps_per_epoch(len(self.data.train_labels),
-                                                            request.config.batch_size)
+            total = request.config.epochs * steps_per_epoch(request.config,
+                                                            len(self.data.train_labels))
             self.reporter.start(request.name, total, "queued")
             if not self.parallel:
                 self.training[key] = None  # trained in `wait`
@@ -182,7 +187,7 @@ class TrainingPool:
                 while self._queue and len(self._running) < self.jobs:
                     priority, _, request, key = heapq.heappop(self._queue)
                     max_epochs = math.ceil(SLICE_STEPS / steps_per_epoch(
-                        len(self.data.train_labels), request.config.batch_size))
+                        request.config, len(self.data.train_labels)))
                     future = self._executor.submit(_train_one, self.store.root, request, key,
                                                    self.data, threads, max_epochs,
                                                    self._messages)
@@ -202,7 +207,7 @@ def _done(value) -> Future:
 
 def _progress(request: Request, data: Dataset,
               advance: Callable[[str, int, dict], None]) -> Callable:
-    per_epoch = steps_per_epoch(len(data.train_labels), request.config.batch_size)
+    per_epoch = steps_per_epoch(request.config, len(data.train_labels))
 
     def on_batch(epoch: int, step: int, losses: dict[str, float]) -> None:
         if step % PROGRESS_EVERY == 0 or step == per_epoch - 1:

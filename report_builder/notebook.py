@@ -62,14 +62,16 @@ class Report:
         return Image(data=self.figure_png(name), format="png")
 
     def load_run(self, name: str):
-        """The trained model of a run, loaded from the run cache."""
+        """The trained model of a run, loaded from the run cache; for a run of several
+        networks (a GAN's generator and discriminator), a dict of them by name."""
         from .runs import RunConfig, RunStore
 
         run = self.manifest["runs"][name]
         store = RunStore(self.cache_dir)
         if not store.is_complete(run["key"]):
             raise ReportBuilderError(f"run {name} ({run['key']}) is not in {self.cache_dir}")
-        return store.load(name, run["key"], RunConfig.from_dict(run["config"]), "cpu").model
+        models = store.load(name, run["key"], RunConfig.from_dict(run["config"]), "cpu").models
+        return models["model"] if list(models) == ["model"] else models
 
     def _section_html(self, section: str) -> str:
         parts = re.split(r"(?=<h2>)", self.html)

@@ -12,7 +12,7 @@ import json
 import logging
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -79,6 +79,7 @@ class Run:
     info: dict  # run.json: when, how long, on what
     reused: bool
     same_as: str | None = None  # another run name with the same key, trained once for both
+    snapshots: dict[int, dict] = field(default_factory=dict)  # epoch -> a kept state dict
 
     @property
     def model(self) -> nn.Module:
@@ -96,7 +97,7 @@ class Run:
 
     @property
     def iterations_per_epoch(self) -> int:
-        return len(self.history["loss"]) // self.config.epochs
+        return len(next(iter(self.history.values()))) // self.config.epochs
 
     def epoch_means(self, part: str) -> list[float]:
         """A per-iteration loss part averaged over each epoch's iterations."""
@@ -206,7 +207,8 @@ class RunStore:
     def _commit(self, entry, name, key, config, data, device, models, history: History,
                 seconds) -> None:
         model_bytes = _to_bytes({"config": config.as_dict(), "state_dicts": {
-            name: model.state_dict() for name, model in models.items()}})
+            name: model.state_dict() for name, model in models.items()},
+            "snapshots": history.snapshots})
         history_text = json.dumps(history.as_dict())
         atomic_write_bytes(entry / "model.pt", model_bytes)
         atomic_write_bytes(entry / "history.json", history_text.encode())
@@ -244,7 +246,8 @@ class RunStore:
             model.to(device).eval()
         history = History.from_dict(json.loads((entry / "history.json").read_text()))
         info = json.loads((entry / "run.json").read_text())
-        return Run(name, key, config, models, history.losses, history.per_epoch, info, reused)
+        return Run(name, key, config, models, history.losses, history.per_epoch, info, reused,
+                   snapshots=saved.get("snapshots", {}))
 
     def verified_info(self, key: str) -> dict | None:
         """run.json of a complete, intact entry; None for a missing or damaged one."""

@@ -25,8 +25,11 @@ from .errors import ReportBuilderError
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPERIMENTS = ROOT / "experiments"
-# Figures of a spec section (an analysis), not of one run.
-ANALYSIS_FIGURES = ("beta_search", "interpolation", "compare_losses", "compare_epochs")
+# Figures of a spec section (an analysis), not of one run: figure kind -> its section.
+ANALYSIS_FIGURES = {"beta_search": "beta_search", "interpolation": "interpolation",
+                    "compare_losses": "compare_losses", "compare_epochs": "compare_epochs",
+                    "fid_over_training": "over_training",
+                    "samples_over_training": "over_training"}
 
 
 class Strict(BaseModel):
@@ -55,6 +58,7 @@ class RunSpec(Strict):
         if name not in families.FAMILIES:
             raise ValueError(f"unknown family {name!r}; known families: "
                              f"{', '.join(families.FAMILIES)}")
+        raw = epochs_of_iterations(name, raw)
         loop = {key: raw[key] for key in ("family", *LOOP_SETTINGS) if key in raw}
         own = {key: value for key, value in raw.items() if key not in loop}
         params = family_params(name, own)
@@ -64,9 +68,27 @@ class RunSpec(Strict):
         return {**loop, "params": params}
 
 
+def epochs_of_iterations(name: str, raw: dict) -> dict:
+    """A family that counts its training in iterations (a GAN's generator iterations) takes
+    `iterations`, a whole number of its loop epochs, instead of `epochs`."""
+    per_epoch = getattr(families.get(name), "EPOCH_ITERATIONS", None)
+    if per_epoch is None:
+        return raw
+    if "epochs" in raw:
+        raise ValueError(f"family {name} counts iterations: give iterations, not epochs")
+    iterations = raw.get("iterations")
+    if not isinstance(iterations, int) or iterations <= 0 or iterations % per_epoch:
+        raise ValueError(f"iterations must be a positive multiple of {per_epoch} for family "
+                         f"{name}, got {iterations!r}")
+    return {key: value for key, value in raw.items() if key != "iterations"} | {
+        "epochs": iterations // per_epoch}
+
+
 def family_params(name: str, raw: dict) -> BaseModel:
     """The family's Params from a run's keys; an unknown or bad one named with the allowed."""
-    allowed = ", ".join([*LOOP_SETTINGS, *families.parameters(name)])
+    counts = "iterations" if hasattr(families.get(name), "EPOCH_ITERATIONS") else "epochs"
+    loop = [counts if setting == "epochs" else setting for setting in LOOP_SETTINGS]
+    allowed = ", ".join([*loop, *families.parameters(name)])
     try:
         return families.get(name).Params.model_validate(raw)
     except ValidationError as err:
@@ -140,6 +162,12 @@ class CompareEpochs(Strict):
     series: list[str] = Field(min_length=1)
 
 
+class OverTraining(Strict):
+    """GAN runs compared at every kept snapshot (FID, samples)."""
+
+    runs: list[str] = Field(min_length=1)
+
+
 class FigureSpec(Strict):
     kind: str = Field(description="a figure of each run's family, or of an analysis")
     runs: list[str] = []
@@ -154,6 +182,8 @@ class Profile(Strict):
     train_images: int | None = Field(default=None, gt=0)
     test_images: int | None = Field(default=None, gt=0)
     epochs: int | None = Field(default=None, gt=0, description="overrides every run's epochs")
+    iterations: int | None = Field(
+        default=None, gt=0, description="overrides the iterations of runs that count them")
     betas: list[float] | None = None
     samples: int | None = Field(default=None, gt=1)
 
@@ -169,9 +199,12 @@ class Spec(Strict):
     classifier: RunSpec | None = Field(default=None, description="the judge of samples")
     beta_search: BetaSearch | None = None
     samples: int = Field(default=1000, gt=1, description="prior samples scored per run")
+    max_jobs: int | None = Field(default=None, ge=1,
+                                 description="runs side by side by default (--jobs overrides)")
     interpolation: Interpolation | None = None
     compare_losses: CompareLosses | None = None
     compare_epochs: CompareEpochs | None = None
+    over_training: OverTraining | None = None
     figures: list[FigureSpec]
     sections: list[str] = []
     # What a student's own PDF must show, each item with the phrases that name it, matched
@@ -200,6 +233,7 @@ class Spec(Strict):
         used += [self.beta_search.base] if self.beta_search else []
         used += self.compare_losses.runs if self.compare_losses else []
         used += self.compare_epochs.runs if self.compare_epochs else []
+        used += self.over_training.runs if self.over_training else []
         used += [run for figure in self.figures for run in figure.runs]
         unknown = sorted(set(used) - known)
         if unknown:
@@ -218,8 +252,10 @@ class Spec(Strict):
 
     def _check_figure(self, figure: FigureSpec) -> None:
         if not figure.runs:
-            if figure.kind not in ANALYSIS_FIGURES or getattr(self, figure.kind) is None:
-                present = [kind for kind in ANALYSIS_FIGURES if getattr(self, kind) is not None]
+            section = ANALYSIS_FIGURES.get(figure.kind)
+            if section is None or getattr(self, section) is None:
+                present = [kind for kind, section in ANALYSIS_FIGURES.items()
+                           if getattr(self, section) is not None]
                 raise ValueError(f"figure {figure.kind!r} without runs must be the figure of a "
                                  f"section of this spec: {', '.join(present) or 'none here'}")
             return
@@ -287,17 +323,25 @@ def with_profile(spec: Spec, profile: str) -> Spec:
         names = ", ".join(["full", *spec.profiles])
         raise ReportBuilderError(f"unknown profile '{profile}' for {spec.problem}: use {names}")
     override = spec.profiles[profile]
-    if override.epochs is None:
+    if override.epochs is None and override.iterations is None:
         return spec.model_copy(update={"samples": override.samples or spec.samples})
 
     def shorten(run: RunSpec) -> RunSpec:
-        return run.model_copy(update={"epochs": override.epochs})
+        per_epoch = getattr(families.get(run.family), "EPOCH_ITERATIONS", None)
+        if per_epoch is None:
+            return run.model_copy(update={"epochs": override.epochs or run.epochs})
+        if override.iterations is None:
+            return run
+        if override.iterations % per_epoch:
+            raise ReportBuilderError(f"profiles.{profile}.iterations must be a multiple of "
+                                     f"{per_epoch} ({run.family}), got {override.iterations}")
+        return run.model_copy(update={"epochs": override.iterations // per_epoch})
 
     search = spec.beta_search and spec.beta_search.model_copy(
         update={
             "betas": override.betas or spec.beta_search.betas,
-            "search_epochs": override.epochs,
-            "final_epochs": override.epochs,
+            "search_epochs": override.epochs or spec.beta_search.search_epochs,
+            "final_epochs": override.epochs or spec.beta_search.final_epochs,
             "halving": None,
         }
     )

@@ -18,7 +18,7 @@ from torch import nn
 
 from .errors import ReportBuilderError
 
-Checkpoint = dict  # {"epoch", "models", "optimizers", "rng", "history"}
+Checkpoint = dict  # {"epoch", "models", "optimizers", "rng", "history", "snapshots"}
 BatchCallback = Callable[[int, int, dict[str, float]], None]  # (epoch, step, losses)
 
 
@@ -40,6 +40,8 @@ class History:
 
     losses: dict[str, list[float]] = field(default_factory=dict)
     per_epoch: dict[str, list[float]] = field(default_factory=dict)
+    # State dicts of the network a family keeps copies of, by epoch (0: before training).
+    snapshots: dict[int, dict[str, torch.Tensor]] = field(default_factory=dict)
 
     def append(self, parts: dict[str, float]) -> None:
         _append(self.losses, parts)
@@ -108,6 +110,7 @@ def resolve_precision(requested: str, device: str) -> str:
 
 
 def batches(n: int, batch_size: int, device: str) -> list[torch.Tensor]:
+    """One epoch: a permutation of the n training items in batches."""
     # A final batch of one would break BatchNorm in training mode, so it is dropped.
     order = torch.randperm(n).to(device)
     return [chunk for chunk in order.split(batch_size) if len(chunk) > 1]
@@ -129,6 +132,9 @@ def train(
 
     Each batch goes to `family.step`, which returns named loss parts; after each epoch,
     `family.epoch_end` (if it has one) may measure something on `data`, kept per epoch.
+    A family may draw its own epoch of batches (`family.batches`), and may ask for copies
+    of one network after chosen epochs (`family.snapshots`): they go into every
+    checkpoint, so a resumed run has all of them.
     """
     device = torch.device(config.device)
     channels_last = config.precision == "bf16" and device.type == "cpu"
@@ -147,14 +153,27 @@ def train(
         history = History.from_dict(resume["history"])
         first_epoch = resume["epoch"]
         _set_rng_state(resume["rng"])
+    kept, kept_epochs = family.snapshots(params, config.epochs) if hasattr(
+        family, "snapshots") else (None, [])
+    history.snapshots = {epoch: state for epoch, state in (resume or {}).get(
+        "snapshots", {}).items() if epoch in kept_epochs}
+
+    def snapshot(epoch: int) -> None:
+        if epoch in kept_epochs:
+            history.snapshots[epoch] = {name: value.detach().to("cpu", copy=True) for
+                                        name, value in models[kept].state_dict().items()}
 
     autocast = torch.autocast(device.type, dtype=torch.bfloat16,
                               enabled=config.precision == "bf16")
     epoch_end = getattr(family, "epoch_end", None)
+    draw = getattr(family, "batches", None)
+    if first_epoch == 0:
+        snapshot(0)
     for epoch in range(first_epoch, config.stop_after or config.epochs):
         for model in models.values():
             model.train()
-        order = batches(len(tensors[0]), config.batch_size, device)
+        order = (draw(len(tensors[0]), config.batch_size, params, device) if draw else
+                 batches(len(tensors[0]), config.batch_size, device))
         for step, index in enumerate(order):
             batch = [t[index] for t in tensors]
             if channels_last and batch[0].dim() == 4:
@@ -167,6 +186,7 @@ def train(
                 on_batch(epoch, step, values)
         if epoch_end is not None:
             history.append_epoch(epoch_end(models, params, data, epoch))
+        snapshot(epoch + 1)
         if on_epoch_end is not None:
             on_epoch_end(
                 {
@@ -175,6 +195,7 @@ def train(
                     "optimizers": {name: opt.state_dict() for name, opt in optimizers.items()},
                     "rng": _rng_state(),
                     "history": history.as_dict(),
+                    "snapshots": history.snapshots,
                 }
             )
     for model in models.values():

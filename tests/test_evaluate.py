@@ -5,19 +5,38 @@ import torch
 from report_builder import evaluate as ev
 
 
-def test_frechet_distance_of_a_gaussian_to_itself_is_zero():
-    rng = np.random.default_rng(0)
-    a = rng.normal(size=(500, 6))
-    cov = np.cov(a, rowvar=False)
-    assert ev.frechet_distance(a.mean(0), cov, a.mean(0), cov) == pytest.approx(0, abs=1e-8)
+def small_judge(images: torch.Tensor) -> ev.Judge:
+    """An untrained classifier is enough: FID compares feature statistics, whatever they are."""
+    from report_builder.models.classifier import DigitClassifier
+
+    torch.manual_seed(0)
+    return ev.make_judge(DigitClassifier().eval(), images, torch.zeros(len(images), dtype=int))
 
 
-def test_frechet_distance_matches_the_diagonal_closed_form():
-    mean_a, mean_b = np.array([0.0, 1.0]), np.array([2.0, 1.0])
-    var_a, var_b = np.array([1.0, 4.0]), np.array([9.0, 1.0])
-    expected = 4.0 + ((np.sqrt(var_a) - np.sqrt(var_b)) ** 2).sum()
-    got = ev.frechet_distance(mean_a, np.diag(var_a), mean_b, np.diag(var_b))
-    assert got == pytest.approx(expected)
+def test_fid_of_a_set_against_itself_is_zero_and_against_noise_large(tiny):
+    from report_builder.train import as_float
+
+    test = as_float(tiny.test_images)
+    judge = small_judge(test)
+    assert ev.judge_images(judge, test)["frechet"] == pytest.approx(0, abs=1e-3)
+    other_digits = ev.judge_images(judge, as_float(tiny.train_images[:128]))["frechet"]
+    noise = ev.judge_images(judge, torch.rand_like(test))["frechet"]
+    assert noise > 20 * other_digits > 0
+
+
+def test_fid_matches_the_closed_form_of_two_diagonal_gaussians():
+    """torchmetrics' Fréchet distance of the features themselves (the judge's features pass
+    through unchanged): ||m_a - m_b||² + Σ (σ_a - σ_b)² for diagonal covariances."""
+    from torchmetrics.image.fid import FrechetInceptionDistance
+
+    torch.manual_seed(0)
+    a = torch.randn(20000, 2) * torch.tensor([1.0, 2.0])
+    b = torch.randn(20000, 2) * torch.tensor([3.0, 1.0]) + torch.tensor([2.0, 1.0])
+    fid = FrechetInceptionDistance(ev.Features(2))
+    fid.update(a, real=True)
+    fid.update(b, real=False)
+    expected = 4.0 + 1.0 + (1 - 3) ** 2 + (2 - 1) ** 2
+    assert fid.compute().item() == pytest.approx(expected, rel=0.03)
 
 
 def test_an_even_morph_has_jump_ratio_one_and_a_jump_does_not():

@@ -28,7 +28,9 @@ class RecordingReporter:
 @pytest.mark.slow
 def test_a_run_the_build_waits_for_overtakes_long_runs_at_their_next_slice(
         tmp_path, tiny, monkeypatch):
-    monkeypatch.setattr(jobs, "SLICE_STEPS", steps_per_epoch(len(tiny.train_labels), 64))
+    one_epoch = steps_per_epoch(RunConfig.make("conv_ae", 1, batch_size=64),
+                                len(tiny.train_labels))
+    monkeypatch.setattr(jobs, "SLICE_STEPS", one_epoch)
     long = RunConfig.make("conv_ae", 12, nz=8, seed=1)
     urgent = RunConfig.make("conv_ae", 1, nz=8, seed=2)
     reporter = RecordingReporter()

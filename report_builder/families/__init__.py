@@ -43,13 +43,14 @@ FAMILIES: dict[str, str] = {
     "mlp_ae": "mlp_ae",
     "beta_vae": "beta_vae",
     "simsiam": "simsiam",
+    "gan": "gan",
     "classifier": "classifier",
 }
 
 PACKAGE = __name__.rsplit(".", 2)[0]
 SHARED_LOOP = f"{PACKAGE}.train"
 NOT_TRAINING = frozenset(f"{PACKAGE}.{name}" for name in (
-    "evaluate", "run_figures", "figures", "numbers", "errors", "files"))
+    "evaluate", "run_figures", "gan_measures", "figures", "numbers", "errors", "files"))
 MEASUREMENT = (f"{PACKAGE}.evaluate",)  # what the metrics of every family also depend on
 
 

@@ -11,13 +11,14 @@ from report_builder.runs import RunConfig, run_key
 from report_builder.spec import load_spec, with_profile
 
 INTERFACE = ("Params", "build", "optimizers", "tensors", "step", "label", "measure", "FIGURES")
+REQUIRED = {"gan": {"loss": "vanilla"}}  # parameters a run must state (no default)
 
 
 @pytest.mark.parametrize("name", list(families.FAMILIES))
 def test_every_family_declares_the_whole_interface(name):
     family = families.get(name)
     assert all(hasattr(family, part) for part in INTERFACE)
-    models = family.build(family.Params())
+    models = family.build(family.Params(**REQUIRED.get(name, {})))
     assert models and all(hasattr(model, "forward") for model in models.values())
 
 

@@ -1,0 +1,247 @@
+"""What the `gan` problem measures and draws of one trained GAN run: FID at every kept
+snapshot, how the losses behaved, what one latent dimension at a time does to an image
+(disentanglement), and latent paths against pixel blends (interpolation).
+
+Nothing here trains: edits retrain no GAN (this module is outside the runs' code version).
+FIDs are the judge's (`evaluate.Judge.frechet`: torchmetrics, in the digit classifier's
+feature space).
+"""
+
+import numpy as np
+import torch
+
+from . import evaluate as ev
+from .figures import Figure, plot_gan_losses, plot_interpolation, plot_perturbation
+from .models.gan import Generator
+from .train import as_float
+
+FID_SAMPLES = 10_000  # at most: what FID is usually reported at (fewer when data is short)
+EPSILON = 5.0  # added to one latent dimension at a time
+SHOWN_DIMS = 16  # the dimensions that change the image most
+PATH_STEPS = 11  # a = 0, 0.1, ..., 1
+PAIRS = 3
+LATE = 0.1  # "late in training": the last 10% of the generator iterations
+GREY = (0.2, 0.8)  # pixel values that are neither background nor stroke
+# Seeds of the latent draws, offset from the evaluation seed so that the figures' z differ
+# from the FID samples' z but are the same for every run.
+PERTURB_SEED, PATH_SEED, GRID_SEED = 101, 202, 303
+
+
+def generator_at(run, iteration: int, device) -> Generator:
+    """The generator as it was after `iteration` generator iterations (a kept snapshot)."""
+    generator = Generator(run.config.params.nz)
+    generator.load_state_dict(run.snapshots[iteration // run.family.EPOCH_ITERATIONS])
+    return generator.to(device).eval()
+
+
+def snapshot_iterations(run) -> list[int]:
+    return [epoch * run.family.EPOCH_ITERATIONS for epoch in sorted(run.snapshots)]
+
+
+def latents(n: int, nz: int, seed: int) -> torch.Tensor:
+    return torch.randn(n, nz, generator=torch.Generator().manual_seed(seed))
+
+
+@torch.no_grad()
+def generate(generator: Generator, z: torch.Tensor) -> torch.Tensor:
+    device = next(generator.parameters()).device
+    return torch.cat([generator(chunk.to(device)) for chunk in z.split(ev.EVAL_BATCH)])
+
+
+def fid_sample_count(evaluation) -> int:
+    """Samples per FID: the spec's count, at most 10,000, and no more real training images
+    than there are (the floor scores as many real images as generated ones)."""
+    return min(evaluation.n_samples, FID_SAMPLES, len(evaluation.data.train_images))
+
+
+def measure(run, evaluation) -> dict:
+    device, judge = evaluation.test_images.device, evaluation.judge
+    n = fid_sample_count(evaluation)
+    z = latents(n, run.config.params.nz, evaluation.seed)
+    iterations = snapshot_iterations(run)
+    scored = [ev.judge_images(judge, generate(generator_at(run, it, device), z))
+              for it in iterations]
+    fids = [score["frechet"] for score in scored]
+    best = int(np.argmin(fids))
+    real = as_float(evaluation.data.train_images[:n], device)
+    floor = ev.judge_images(judge, real)["frechet"]
+    return {
+        "width": run.models["generator"].width,
+        "iterations": iterations,
+        "last_iteration": iterations[-1],
+        "fid": fids,
+        "final_fid": fids[-1],
+        "best_fid": fids[best],
+        "best_iteration": iterations[best],
+        "fid_rises": int(np.sum(np.diff(fids) > 0)),
+        "last_fid_drop": 1 - fids[-1] / fids[-2] if len(fids) > 1 else 0.0,  # last interval
+        "final_fid_over_floor": fids[-1] / floor,
+        "fid_samples": n,
+        "fid_test_images": len(evaluation.test_images),
+        "fid_floor": floor,
+        "final_samples": scored[-1],
+        "losses": loss_summary(run),
+        "distance_fid_correlation": distance_tracks_fid(run, iterations, fids),
+        "perturbation": perturbation_summary(run, judge, device),
+        "paths": path_summary(run, judge, device),
+        "test_grey_share": grey_share(evaluation.test_images),
+    }
+
+
+def loss_summary(run) -> dict:
+    """The loss curves in numbers: per-100-iteration means, and the late-training level and
+    wobble of each part (std of its per-100-iteration means over the second half)."""
+    summary = {}
+    for part, values in run.history.items():
+        values = np.asarray(values)
+        late = values[-max(1, int(LATE * len(values))):]
+        per_epoch = np.asarray(run.epoch_means(part))
+        summary[part] = {
+            "first": float(per_epoch[0]),
+            "late": float(late.mean()),
+            "min_epoch": float(per_epoch.min()),
+            "max_epoch": float(per_epoch.max()),
+            "second_half_std": float(per_epoch[len(per_epoch) // 2:].std()),
+            "per_epoch": per_epoch.tolist(),
+        }
+    return summary
+
+
+def distance_tracks_fid(run, iterations: list[int], fids: list[float]) -> float | None:
+    """Spearman's rank correlation between FID and what the discriminator's loss says of the
+    distance between real and generated images, over the snapshots after iteration 0 (each
+    the mean of the 50 iterations before it): the critic's Wasserstein estimate, or minus
+    a GAN discriminator's loss (which rises as the generator improves). Near 1: the loss
+    tells how good the samples are."""
+    if len(iterations) < 4:
+        return None
+    part, sign = ("wasserstein", 1) if "wasserstein" in run.history else ("d_loss", -1)
+    per_epoch = run.epoch_means(part)
+    distance = [sign * per_epoch[it // run.family.EPOCH_ITERATIONS - 1] for it in iterations[1:]]
+    ranks = [np.argsort(np.argsort(values)) for values in (distance, fids[1:])]
+    return float(np.corrcoef(*ranks)[0, 1])
+
+
+@torch.no_grad()
+def perturbed(run, device) -> dict:
+    """One z, and z + ε e_d for every dimension d, decoded by the final generator; the mean
+    absolute pixel change each dimension causes, largest first."""
+    nz = run.config.params.nz
+    z = latents(1, nz, PERTURB_SEED)
+    moved = z + EPSILON * torch.eye(nz)
+    generator = run.models["generator"]
+    base, images = generate(generator, z), generate(generator, moved)
+    changes = (images - base).abs().flatten(1).mean(1)
+    order = torch.argsort(changes, descending=True, stable=True)
+    return {"base": base, "images": images, "changes": changes, "order": order}
+
+
+def perturbation_summary(run, judge, device) -> dict:
+    found = perturbed(run, device)
+    changes, order = found["changes"], found["order"]
+    flips = (ev.predicted_digits(judge, found["images"])
+             != ev.predicted_digits(judge, found["base"])).float()
+    top = order[:SHOWN_DIMS]
+    return {
+        "epsilon": EPSILON,
+        "dims": len(changes),
+        "shown_dims": top.tolist(),
+        "shown_changes": changes[top].tolist(),
+        "top_share": float(changes[top].sum() / changes.sum()),
+        "even_share": SHOWN_DIMS / len(changes),  # the top share if every dimension were alike
+        "median_change": float(changes.median()),
+        "max_change": float(changes.max()),
+        "digit_flips": int(flips.sum()),
+        "shown_digit_flips": int(flips[top].sum()),
+    }
+
+
+@torch.no_grad()
+def paths(run, device) -> dict[str, torch.Tensor]:
+    """For PAIRS pairs (z0, z1): G(a z0 + (1 - a) z1) and a G(z0) + (1 - a) G(z1) for
+    a = 0, 0.1, ..., 1, as [pair, a, 1, 28, 28]."""
+    generator = run.models["generator"]
+    z0, z1 = latents(2 * PAIRS, run.config.params.nz, PATH_SEED).chunk(2)
+    a = torch.linspace(0, 1, PATH_STEPS)[None, :, None]
+    latent = a * z0[:, None] + (1 - a) * z1[:, None]
+    shape = (PAIRS, PATH_STEPS, 1, 28, 28)
+    in_z = generate(generator, latent.flatten(0, 1)).view(shape)
+    ends = (generate(generator, z0), generate(generator, z1))
+    a = a[..., None, None].to(ends[0].device)
+    blend = a * ends[0][:, None] + (1 - a) * ends[1][:, None]
+    return {"latent": in_z, "pixel": blend}
+
+
+def grey_share(images: torch.Tensor) -> float:
+    """The share of pixels that are neither background nor stroke: a pixel blend of two
+    digits is a double exposure, grey wherever only one of them has ink."""
+    return ((images > GREY[0]) & (images < GREY[1])).float().mean().item()
+
+
+def path_summary(run, judge, device) -> dict:
+    """Along each path, the judge's confidence (top-class probability; a path that stays on
+    the digit manifold is read as some digit all the way) and the share of grey pixels in
+    the inner images (the endpoints are the same for both kinds)."""
+    found = paths(run, device)
+    summary = {}
+    for kind, images in found.items():
+        values = ev.digit_confidence(judge, images.flatten(0, 1)).reshape(PAIRS, -1)
+        summary[kind] = {"per_pair": values.tolist(),
+                         "inner_mean": float(values[:, 1:-1].mean()),
+                         "inner_min": float(values[:, 1:-1].min()),
+                         "confident_share": float((values[:, 1:-1] > ev.CONFIDENT).mean()),
+                         "grey_share": grey_share(images[:, 1:-1])}
+    return summary
+
+
+# Figures of one run (the family's FIGURES).
+
+def losses(name: str, run, measured: dict, evaluation) -> Figure:
+    wasserstein = ("; right: the critic's estimate of the Wasserstein distance"
+                   if "wasserstein" in run.history else "")
+    caption = (f"Run <code>{name}</code>, {run.label}: losses per generator iteration (faint) "
+               f"and their running mean over {run.iterations_per_epoch // 4} iterations; the "
+               f"middle panel "
+               f"shows the discriminator's mean output on real and generated batches"
+               f"{wasserstein}. Batch {run.config.batch_size}, "
+               f"{run.config.params.n_critic} discriminator step(s) per generator step.")
+    return plot_gan_losses(f"losses_{name}", caption, f"{run.label}: training",
+                           run.history, max(1, run.iterations_per_epoch // 4))
+
+
+def perturbation(name: str, run, measured: dict, evaluation) -> Figure:
+    found = perturbed(run, evaluation.test_images.device)
+    shown = found["order"][:SHOWN_DIMS]
+    summary = measured["perturbation"]
+    caption = (f"Run <code>{name}</code>, {run.label}, final generator: G(z) for one random z, "
+               f"then G(z + {EPSILON:g}·e<sub>d</sub>) for the {SHOWN_DIMS} of its "
+               f"{summary['dims']} dimensions d whose perturbation changes the image most, "
+               f"ordered by that change (mean absolute pixel change, under each image). They "
+               f"carry {summary['top_share']:.0%} of the change summed over all dimensions; "
+               f"the digit classifier reads a different digit after {summary['digit_flips']} "
+               f"of the {summary['dims']} perturbations.")
+    return plot_perturbation(f"perturbation_{name}", caption,
+                             f"{run.label}: one latent dimension at a time (+{EPSILON:g})",
+                             found["base"].cpu().numpy(), found["images"][shown].cpu().numpy(),
+                             shown.numpy(), found["changes"][shown].cpu().numpy())
+
+
+def interpolation(name: str, run, measured: dict, evaluation) -> Figure:
+    found = paths(run, evaluation.test_images.device)
+    confidence = measured["paths"]
+    rows = {}
+    for pair in range(PAIRS):
+        for kind, label in (("latent", "z path"), ("pixel", "pixel blend")):
+            mean = np.mean(confidence[kind]["per_pair"][pair][1:-1])
+            rows[f"{pair + 1}: {label} (p {mean:.2f})"] = found[kind][pair].cpu().numpy()
+    latent, pixel = confidence["latent"], confidence["pixel"]
+    caption = (f"Run <code>{name}</code>, {run.label}, final generator: for {PAIRS} random pairs "
+               f"(z0, z1), a = 0, 0.1, ..., 1 from left (G(z1)) to right (G(z0)). Rows "
+               f"\"z path\" decode a·z0 + (1 − a)·z1; rows \"pixel blend\" show "
+               f"a·G(z0) + (1 − a)·G(z1). In brackets: the digit classifier's mean top-class "
+               f"probability over the nine inner images; over all pairs "
+               f"{latent['inner_mean']:.2f} on the z paths ({latent['confident_share']:.0%} "
+               f"read with p > {ev.CONFIDENT}) and {pixel['inner_mean']:.2f} on the blends "
+               f"({pixel['confident_share']:.0%}).")
+    return plot_interpolation(f"interpolation_{name}", caption,
+                              f"{run.label}: latent path against pixel blend", rows)

@@ -1,0 +1,106 @@
+"""gan end to end: a real quick build read back as a student and a TA would, and answer
+drafts fed numbers that contradict their default claims."""
+
+import json
+
+import pytest
+from pypdf import PdfReader
+from specs import drafts
+
+from report_builder.notebook import Report, export_notebook
+from report_builder.spec import load_spec
+from report_builder.verify import verify_build, verify_submission
+
+NAMES = ("vanilla", "lsgan", "wgan_gp")
+
+
+@pytest.mark.slow
+def test_the_pdf_shows_every_required_result_and_verifies(quick_build_of, tmp_path):
+    out, cache, _ = quick_build_of("gan")
+    pdf = out / "gan_solution.pdf"
+    text = " ".join(page.extract_text() for page in PdfReader(pdf).pages)
+    positions = [text.find(heading) for heading in load_spec("gan").sections]
+    assert -1 not in positions and positions == sorted(positions)
+    assert "130.7" in text and "Lucic" in text  # the course's and the paper's, quoted
+    manifest = json.loads((out / "manifest.json").read_text())
+    for name in NAMES:
+        metrics = manifest["runs"][name]["metrics"]
+        assert metrics["iterations"] == [0, 50]
+        assert len(metrics["fid"]) == 2 and metrics["best_fid"] == min(metrics["fid"])
+        assert metrics["fid_samples"] == 500 and metrics["fid_floor"] < min(metrics["fid"])
+    assert {"fid_over_training", "samples_over_training", "losses_wgan_gp",
+            "perturbation_lsgan", "interpolation_vanilla"} <= set(manifest["figures"])
+    assert verify_build(pdf).verdict == "consistent"
+    notebook = export_notebook(out, tmp_path / "gan.ipynb", cache)
+    assert verify_submission(pdf, notebook).verdict == "consistent"
+    assert set(Report(out, cache).load_run("wgan_gp")) == {"generator", "discriminator"}
+
+
+def loss_part(late: float, **values) -> dict:
+    return {"first": late, "late": late, "min_epoch": late, "max_epoch": late,
+            "second_half_std": 0.01, **values}
+
+
+def run(**values) -> dict:
+    return {"final_fid": 10.0, "best_fid": 9.0, "best_iteration": 1000, "fid_rises": 1,
+            "fid": [100.0, 9.0, 10.0], "iterations": [0, 1000, 2000], "test_grey_share": 0.1,
+            "last_fid_drop": -0.11, "final_fid_over_floor": 10.0,
+            "last_iteration": 2000, "fid_floor": 1.0, "n_critic": 1,
+            "final_samples": {"confident_share": 0.8, "largest_class_share": 0.12,
+                              "class_entropy_bits": 3.3},
+            "losses": {"g_loss": loss_part(2.0), "d_loss": loss_part(0.5),
+                       "d_real": loss_part(0.7), "d_fake": loss_part(0.3),
+                       "wasserstein": loss_part(0.5, first=3.0, max_epoch=4.0),
+                       "gp": loss_part(0.05)},
+            "distance_fid_correlation": 0.9,
+            "perturbation": {"epsilon": 5.0, "dims": 100, "top_share": 0.2, "even_share": 0.16,
+                             "digit_flips": 3},
+            "paths": {"latent": {"inner_mean": 0.95, "grey_share": 0.1},
+                      "pixel": {"inner_mean": 0.7, "grey_share": 0.25}},
+            **values}
+
+
+def answers(**runs) -> dict[str, str]:
+    numbers = {"runs": {"vanilla": run(final_fid=30.0), "lsgan": run(final_fid=20.0),
+                        "wgan_gp": run(n_critic=5)} | runs,
+               "data": {"name": "mnist-5k"}, "profile": "full", "judge": None, "search": None}
+    return {question: " ".join(text.split()) for question, text in drafts("gan", numbers).items()}
+
+
+def test_the_drafts_follow_the_numbers():
+    usual = answers()
+    assert "WGAN-GP is best" in usual["q4"] and "That is the course's ordering" in usual["q4"]
+    assert "Neither side wins" in usual["q1"] and "mode collapse" not in usual["q1"]
+    assert "fell to 0.5 as the generator improved" in usual["q3"]
+    assert "so it tracks sample quality" in usual["q3"]
+    assert "double exposure" in usual["q5"] and "stay on the digit manifold more" in usual["q5"]
+    assert "No dimension stands out" in usual["q5"] and "3, 3 and 3 of the" in usual["q5"]
+    flipped = answers(vanilla=run(final_fid=5.0))
+    assert "vanilla is best" in flipped["q4"] and "not the course's ordering" in flipped["q4"]
+    winning = answers(vanilla=run(final_fid=30.0, losses={
+        **run()["losses"], "d_real": loss_part(0.95), "d_fake": loss_part(0.05)}))
+    assert "The discriminator wins" in winning["q1"]
+    collapsed = answers(lsgan=run(final_samples={"confident_share": 0.9,
+                                                 "largest_class_share": 0.6,
+                                                 "class_entropy_bits": 1.5}))
+    assert "partial mode collapse" in collapsed["q2"]
+    drifted = answers(lsgan=run(final_fid=20.0, best_fid=10.0))
+    assert "did not hold its best state" in drifted["q2"]
+    untracked = answers(wgan_gp=run(distance_fid_correlation=0.1))
+    assert "does not track sample quality" in untracked["q3"]
+    blends = answers(**{name: run(paths={"latent": {"inner_mean": 0.5, "grey_share": 0.1},
+                                         "pixel": {"inner_mean": 0.8, "grey_share": 0.11}})
+                        for name in NAMES})
+    assert "read as digits less often than the blends" in blends["q5"]
+    assert "double exposure" not in blends["q5"]
+    alike = answers(**{name: run(paths={"latent": {"inner_mean": 0.8, "grey_share": 0.1},
+                                        "pixel": {"inner_mean": 0.8, "grey_share": 0.1}})
+                       for name in NAMES})
+    assert "alike here" in alike["q5"]
+    falling = answers(wgan_gp=run(fid_rises=0, final_fid=5.0, last_fid_drop=0.5))
+    assert "still 50% lower than at iteration 1000" in falling["q3"]
+    peak_first = answers(wgan_gp=run(losses={**run()["losses"], "wasserstein": loss_part(
+        0.5, first=4.0, max_epoch=4.0)}))
+    assert "peaked early, at 4 (a mean over 50 iterations), and fell" in peak_first["q3"]
+    close = answers(vanilla=run(final_fid=10.5), lsgan=run(final_fid=10.2))
+    assert "too small to rank" in close["q4"]
