@@ -11,7 +11,8 @@ fakes for the generator step (vanilla, LSGAN) or a fresh generator pass (WGAN-GP
 Gulrajani et al.'s code), and Adam's default implementation. report-builder's step is the
 family's: in-memory batches, fused Adam, one critic pass over real and fake together (no
 batch norm in the critic), the penalty's gradients over x̂ alone, the last critic step's
-fakes reused, and no gradient for the discriminator's weights in the generator's step.
+fakes reused, no gradient for the discriminator's weights in the generator's step, and
+channels-last tensors (oneDNN's faster layout for these convolutions, also in fp32).
 
 The loops take turns of --iterations generator iterations, so a slow spell of a shared
 machine slows both alike; the ratios come from one run. Then where our step's time goes.
@@ -108,8 +109,9 @@ def plain_loop(loss: str, root: Path):
 def our_loop(loss: str, images: torch.Tensor, timings: list[float]):
     """Yields after each generator iteration: the family's step on in-memory batches."""
     params, models = fresh(loss)
-    for model in models.values():
-        model.train()
+    for model in models.values():  # as the loop trains them (gan.CHANNELS_LAST)
+        model.train().to(memory_format=torch.channels_last)
+    images = images.contiguous(memory_format=torch.channels_last)
     optimizers = gan.optimizers(models, params, LR)
     fit = Fit(torch.autocast("cpu", enabled=False))
     while True:
@@ -125,18 +127,23 @@ def where_time_goes(loss: str, images: torch.Tensor, repeats: int = 5) -> str:
     from torch.profiler import ProfilerActivity, profile
 
     params, models = fresh(loss)
+    for model in models.values():
+        model.train().to(memory_format=torch.channels_last)
     optimizers = gan.optimizers(models, params, LR)
     fit = Fit(torch.autocast("cpu", enabled=False))
-    batch = [images[:BATCH * params.n_critic]]
+    batch = [images[:BATCH * params.n_critic].contiguous(memory_format=torch.channels_last)]
     gan.step(models, optimizers, batch, params, fit)
     with profile(activities=[ProfilerActivity.CPU]) as profiler:
         for _ in range(repeats):
             gan.step(models, optimizers, batch, params, fit)
     groups = {"convolutions (forward)": ("mkldnn_convolution", "_convolution"),
               "convolutions (backward)": ("convolution_backward",),
-              "batch norm": ("batch_norm",), "matrix products": ("mm", "addmm"),
-              "activations": ("leaky_relu", "threshold", "sigmoid"),
-              "Adam": ("_fused_adam",)}
+              "batch norm": ("native_batch_norm", "native_batch_norm_backward"),
+              "matrix products": ("mm", "addmm"),
+              "activations": ("leaky_relu", "leaky_relu_", "leaky_relu_backward", "relu_",
+                              "threshold_backward", "sigmoid", "sigmoid_backward"),
+              "memory copies": ("copy_", "clone", "contiguous"),
+              "Adam": ("_fused_adam_",)}
     spent = dict.fromkeys(groups, 0.0)
     total = 0.0
     for event in profiler.key_averages():
@@ -146,6 +153,15 @@ def where_time_goes(loss: str, images: torch.Tensor, repeats: int = 5) -> str:
                 spent[group] += event.self_cpu_time_total
     shares = ", ".join(f"{group} {100 * value / total:.0f}%" for group, value in spent.items())
     return f"{shares}, other {100 * (1 - sum(spent.values()) / total):.0f}%"
+
+
+def cpu_name() -> str:
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        lines = []
+    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    return names[0] if names else platform.processor() or platform.machine()
 
 
 def main() -> None:
@@ -158,7 +174,7 @@ def main() -> None:
     data = load_mnist_5k()
     images = as_float(data.train_images)
     kind = "AMX/AVX512-BF16" if cpu_has_bf16() else "no bf16 units (fp32 only)"
-    print(f"CPU: {platform.processor() or platform.machine()}, {kind}, {args.threads} threads, "
+    print(f"CPU: {cpu_name()}, {kind}, {args.threads} threads, "
           f"torch {torch.__version__}; batch {BATCH}, fp32; median of {args.turns} turns of "
           f"{args.iterations} generator iterations")
     with tempfile.TemporaryDirectory() as root:

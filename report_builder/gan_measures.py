@@ -131,7 +131,7 @@ def perturbed(run, device) -> dict:
     moved = z + EPSILON * torch.eye(nz)
     generator = run.models["generator"]
     base, images = generate(generator, z), generate(generator, moved)
-    changes = (images - base).abs().flatten(1).mean(1)
+    changes = (images - base).abs().flatten(1).mean(1).cpu()
     order = torch.argsort(changes, descending=True, stable=True)
     return {"base": base, "images": images, "changes": changes, "order": order}
 
@@ -222,8 +222,9 @@ def perturbation(name: str, run, measured: dict, evaluation) -> Figure:
                f"of the {summary['dims']} perturbations.")
     return plot_perturbation(f"perturbation_{name}", caption,
                              f"{run.label}: one latent dimension at a time (+{EPSILON:g})",
-                             found["base"].cpu().numpy(), found["images"][shown].cpu().numpy(),
-                             shown.numpy(), found["changes"][shown].cpu().numpy())
+                             found["base"].cpu().numpy(),
+                             found["images"][shown.to(found["images"].device)].cpu().numpy(),
+                             shown.numpy(), found["changes"][shown].numpy())
 
 
 def interpolation(name: str, run, measured: dict, evaluation) -> Figure:

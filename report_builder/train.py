@@ -137,7 +137,10 @@ def train(
     checkpoint, so a resumed run has all of them.
     """
     device = torch.device(config.device)
-    channels_last = config.precision == "bf16" and device.type == "cpu"
+    # oneDNN's bf16 convolutions need channels-last; a family whose fp32 convolutions are
+    # faster in it too says so (CHANNELS_LAST).
+    channels_last = device.type == "cpu" and (config.precision == "bf16"
+                                              or getattr(family, "CHANNELS_LAST", False))
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     for model in models.values():
         model.to(device=device, memory_format=memory_format).train()

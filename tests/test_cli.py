@@ -65,6 +65,22 @@ def test_unknown_family_or_parameter(tmp_path, monkeypatch, edit, says):
     assert str(tmp_path / "problem1.yaml") in invoke("problem1").output
 
 
+@pytest.mark.parametrize("edit, says", [
+    (("vanilla: {loss: vanilla}", "vanilla: {loss: wgan}"),
+     "runs.vanilla: loss: Input should be 'vanilla', 'lsgan' or 'wgan-gp'"),
+    (("n_critic: 5,", "n_critic: 0,"),
+     "runs.wgan_gp: n_critic: Input should be greater than or equal to 1"),
+    (("snapshots: [0, 100, 200, 500, 1000, 2000]", "snapshots: [0, 100, 5000]"),
+     "runs.vanilla: snapshots: 5000 is beyond the run's last generator iteration (2000)"),
+])
+def test_bad_gan_runs(tmp_path, monkeypatch, edit, says):
+    text = spec_module.spec_path("gan").read_text()
+    assert edit[0] in text
+    (tmp_path / "gan.yaml").write_text(text.replace(*edit))
+    monkeypatch.setattr(spec_module, "EXPERIMENTS", tmp_path)
+    one_line_error(invoke("gan", "--out", str(tmp_path / "out")), says)
+
+
 def test_missing_data_root(tmp_path):
     one_line_error(invoke("problem1", "--data-root", str(tmp_path / "nowhere"),
                           "--out", str(tmp_path / "out")), "does not exist")

@@ -83,9 +83,10 @@ def test_bf16_autocast_reaches_the_fp32_loss(tiny):
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
-@pytest.mark.parametrize("family, params", [("conv_ae", {"nz": 8}),
-                                            ("bernoulli_vae", {"nz": 8, "hidden": (32,)})])
+@pytest.mark.parametrize("family, params", [
+    ("conv_ae", {"nz": 8}), ("bernoulli_vae", {"nz": 8, "hidden": (32,)}),
+    ("gan", {"loss": "wgan-gp", "n_critic": 2, "nz": 8})])
 def test_training_runs_on_cuda(tiny, family, params):
     models, history = fit(tiny, family, params, epochs=1, device="cuda")
-    assert next(models["model"].parameters()).is_cuda
+    assert all(next(model.parameters()).is_cuda for model in models.values())
     assert all(torch.isfinite(torch.tensor(values)).all() for values in history.losses.values())

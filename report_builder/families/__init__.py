@@ -12,6 +12,11 @@ A family module declares, and nothing outside it knows:
     check_data(params, data)     optional: raise ReportBuilderError before anything trains
     EXTENDS_SHORTER_RUNS         optional, default True: False when a schedule depends on
                                  the total epochs (a longer run is then no continuation)
+    batches(n, batch_size, params, device)   optional: the family's own epoch of batches
+    steps_per_epoch(params, n, batch_size)   its length (progress bars, slices)
+    snapshots(params, epochs)    optional: (network, epochs) whose weights the loop keeps
+    EPOCH_ITERATIONS             optional: runs give `iterations` (this many per epoch)
+    CHANNELS_LAST                optional: train channels-last on a CPU in fp32 too
     label(config)                -> str                      how figures name a run
     measure(run, evaluation)     -> dict of plain numbers and lists
     FIGURES                      {kind: figure builder}      what the spec may ask for

@@ -29,6 +29,7 @@ from . import base
 
 Loss = Literal["vanilla", "lsgan", "wgan-gp"]
 EPOCH_ITERATIONS = 50  # generator iterations per loop epoch: checkpoints and snapshots
+CHANNELS_LAST = True  # 1.4x faster fp32 steps on a CPU (bench/gan_speed.py)
 LABELS = {"vanilla": "vanilla GAN", "lsgan": "LSGAN", "wgan-gp": "WGAN-GP"}
 
 

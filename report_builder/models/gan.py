@@ -10,6 +10,9 @@ Discriminator:  x (1x28x28) -> Conv 4x4 stride 2 -> 64x14x14 -> LeakyReLU(0.2)
 
 A WGAN-GP critic is the same discriminator without batch norm (Gulrajani et al. 2017): the
 gradient penalty is taken per sample, and batch norm would mix the samples of a batch.
+The layers are torch's own: the penalty differentiates the critic's input gradient again
+(a double backward), which the matmul-gradient layers of models/conv.py
+(once_differentiable) cannot do.
 """
 
 import torch

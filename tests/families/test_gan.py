@@ -121,3 +121,14 @@ def test_the_quick_profile_keeps_the_snapshots_within_its_run():
     quick = with_profile(load_spec("gan"), "quick").runs["vanilla"]
     assert quick.epochs * family.EPOCH_ITERATIONS == 50
     assert family.snapshots(quick.params, quick.epochs) == ("generator", [0, 1])
+
+
+def test_a_wgan_gp_step_runs_in_bf16_autocast():
+    """What --precision bf16 does: the double backward of the penalty under autocast."""
+    torch.manual_seed(0)
+    params = family.Params(loss="wgan-gp", n_critic=2, nz=8)
+    models = family.build(params)
+    optimizers = family.optimizers(models, params, 1e-4)
+    bf16 = Fit(torch.autocast("cpu", dtype=torch.bfloat16))
+    parts = family.step(models, optimizers, [torch.rand(32, 1, 28, 28)], params, bf16)
+    assert all(value.dtype == torch.float32 and torch.isfinite(value) for value in parts.values())
