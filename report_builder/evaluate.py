@@ -90,7 +90,8 @@ class Judge:
     def frechet(self, features: torch.Tensor) -> float:
         """Fréchet distance of a feature set to the test set's (torchmetrics, in float64)."""
         self.fid.reset()  # the fake side only: reset_real_features=False keeps the test set
-        self.fid.update(features.to(self.fid.device), real=False)
+        # float64 in, float64 out: torchmetrics returns the distance in its input's dtype.
+        self.fid.update(features.to(self.fid.device, torch.float64), real=False)
         return self.fid.compute().item()
 
 
@@ -100,7 +101,7 @@ def make_judge(classifier: nn.Module, test_images: torch.Tensor,
     features, probs = _features_and_probs(classifier, test_images)
     accuracy = (probs.argmax(1) == test_labels.cpu()).float().mean().item()
     fid = FrechetInceptionDistance(Features(features.shape[1]), reset_real_features=False)
-    fid.update(features, real=True)
+    fid.update(features.double(), real=True)
     return Judge(classifier, fid, accuracy)
 
 
