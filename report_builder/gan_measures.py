@@ -89,8 +89,8 @@ def measure(run, evaluation) -> dict:
 
 
 def loss_summary(run) -> dict:
-    """The loss curves in numbers: per-100-iteration means, and the late-training level and
-    wobble of each part (std of its per-100-iteration means over the second half)."""
+    """The loss curves in numbers: means per loop epoch (50 generator iterations), and the
+    late-training level and wobble of each part (std of those means over the second half)."""
     summary = {}
     for part, values in run.history.items():
         values = np.asarray(values)
