@@ -33,7 +33,10 @@ def test_the_pdf_shows_every_required_result_and_verifies(quick_build_of, tmp_pa
     assert verify_build(pdf).verdict == "consistent"
     notebook = export_notebook(out, tmp_path / "gan.ipynb", cache)
     assert verify_submission(pdf, notebook).verdict == "consistent"
-    assert set(Report(out, cache).load_run("wgan_gp")) == {"generator", "discriminator"}
+    report = Report(out, cache)
+    assert set(report.load_run("wgan_gp")) == {"generator", "discriminator"}
+    for name in manifest["figures"]:  # the notebook draws each figure again from its arrays
+        assert report.figure_png(name) == (out / "figures" / f"{name}.png").read_bytes()
 
 
 def loss_part(late: float, **values) -> dict:
