@@ -172,23 +172,24 @@ def load_data(spec: Spec, options: BuildOptions) -> Dataset:
 
 def draw_figures(spec: Spec, runs: dict[str, Run], numbers: dict, evaluation: Evaluation,
                  interpolation_rows: list[dict]) -> list[Figure]:
-    """The spec's figures in its order: a run's by its family, an analysis's by the analysis."""
+    """The spec's figures in its order: a run's by its family, an analysis's (a figure
+    without runs, of a section the spec checked it has) by the analysis."""
+    measured = numbers["runs"]
+    analyses = {
+        "beta_search": lambda: [beta_search.figure(numbers["search"])],
+        "interpolation": lambda: interpolation.figures(spec, interpolation_rows,
+                                                       numbers["interpolation"]),
+        "compare_losses": lambda: [compare_losses.figure(spec, runs)],
+        "compare_epochs": lambda: [compare_epochs.figure(spec, runs, measured)],
+        "fid_over_training": lambda: [over_training.fid_figure(spec, runs, measured)],
+        "samples_over_training": lambda: [over_training.samples_figure(
+            spec, runs, measured, evaluation.test_images.device)],
+    }
     figures = []
     for figure in spec.figures:
+        if not figure.runs:
+            figures += analyses[figure.kind]()
         for name in figure.runs:
             draw = runs[name].family.FIGURES[figure.kind]
-            figures.append(draw(name, runs[name], numbers["runs"][name], evaluation))
-        if figure.kind == "beta_search":
-            figures.append(beta_search.figure(numbers["search"]))
-        if figure.kind == "interpolation":
-            figures += interpolation.figures(spec, interpolation_rows, numbers["interpolation"])
-        if figure.kind == "compare_losses":
-            figures.append(compare_losses.figure(spec, runs))
-        if figure.kind == "compare_epochs":
-            figures.append(compare_epochs.figure(spec, runs, numbers["runs"]))
-        if figure.kind == "fid_over_training":
-            figures.append(over_training.fid_figure(spec, runs, numbers["runs"]))
-        if figure.kind == "samples_over_training":
-            figures.append(over_training.samples_figure(spec, runs, numbers["runs"],
-                                                        evaluation.test_images.device))
+            figures.append(draw(name, runs[name], measured[name], evaluation))
     return figures

@@ -130,14 +130,12 @@ def judge_images(judge: Judge, images: torch.Tensor) -> dict[str, float]:
 
 
 @torch.no_grad()
-def label_accuracy(judge: Judge, images: torch.Tensor, labels: torch.Tensor) -> float:
-    predicted = _batched(judge.classifier, images).argmax(1).cpu()
-    return (predicted == labels.cpu()).double().mean().item()
-
-
-@torch.no_grad()
 def predicted_digits(judge: Judge, images: torch.Tensor) -> torch.Tensor:
     return _batched(judge.classifier, images).argmax(1).cpu()
+
+
+def label_accuracy(judge: Judge, images: torch.Tensor, labels: torch.Tensor) -> float:
+    return (predicted_digits(judge, images) == labels.cpu()).double().mean().item()
 
 
 @torch.no_grad()

@@ -29,7 +29,7 @@ PERTURB_SEED, PATH_SEED, GRID_SEED = 101, 202, 303
 
 def generator_at(run, iteration: int, device) -> Generator:
     """The generator as it was after `iteration` generator iterations (a kept snapshot)."""
-    generator = Generator(run.config.params.nz)
+    generator = run.family.build(run.config.params)["generator"]
     generator.load_state_dict(run.snapshots[iteration // run.family.EPOCH_ITERATIONS])
     return generator.to(device).eval()
 

@@ -59,10 +59,9 @@ class Request:
 
 
 def steps_per_epoch(config: RunConfig, n_images: int) -> int:
-    """Steps of one epoch: the family's own count if it draws its own batches."""
-    family = families.get(config.family)
-    if hasattr(family, "steps_per_epoch"):
-        return family.steps_per_epoch(config.params, n_images, config.batch_size)
+    """Steps of one epoch: the family's iterations if it counts them, else batches."""
+    if (iterations := families.epoch_iterations(config.family)) is not None:
+        return iterations
     full, rest = divmod(n_images, config.batch_size)
     return full + (1 if rest > 1 else 0)
 

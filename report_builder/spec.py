@@ -71,7 +71,7 @@ class RunSpec(Strict):
 def epochs_of_iterations(name: str, raw: dict) -> dict:
     """A family that counts its training in iterations (a GAN's generator iterations) takes
     `iterations`, a whole number of its loop epochs, instead of `epochs`."""
-    per_epoch = getattr(families.get(name), "EPOCH_ITERATIONS", None)
+    per_epoch = families.epoch_iterations(name)
     if per_epoch is None:
         return raw
     if "epochs" in raw:
@@ -86,7 +86,7 @@ def epochs_of_iterations(name: str, raw: dict) -> dict:
 
 def family_params(name: str, raw: dict) -> BaseModel:
     """The family's Params from a run's keys; an unknown or bad one named with the allowed."""
-    counts = "iterations" if hasattr(families.get(name), "EPOCH_ITERATIONS") else "epochs"
+    counts = "epochs" if families.epoch_iterations(name) is None else "iterations"
     loop = [counts if setting == "epochs" else setting for setting in LOOP_SETTINGS]
     allowed = ", ".join([*loop, *families.parameters(name)])
     try:
@@ -327,7 +327,7 @@ def with_profile(spec: Spec, profile: str) -> Spec:
         return spec.model_copy(update={"samples": override.samples or spec.samples})
 
     def shorten(run: RunSpec) -> RunSpec:
-        per_epoch = getattr(families.get(run.family), "EPOCH_ITERATIONS", None)
+        per_epoch = families.epoch_iterations(run.family)
         if per_epoch is None:
             return run.model_copy(update={"epochs": override.epochs or run.epochs})
         if override.iterations is None:

@@ -12,10 +12,10 @@ A family module declares, and nothing outside it knows:
     check_data(params, data)     optional: raise ReportBuilderError before anything trains
     EXTENDS_SHORTER_RUNS         optional, default True: False when a schedule depends on
                                  the total epochs (a longer run is then no continuation)
-    batches(n, batch_size, params, device)   optional: the family's own epoch of batches
-    steps_per_epoch(params, n, batch_size)   its length (progress bars, slices)
+    EPOCH_ITERATIONS             optional: the family counts training in iterations, this
+                                 many per loop epoch; its runs give `iterations`
+    batches(n, batch_size, params, device)   with it: one epoch of EPOCH_ITERATIONS batches
     snapshots(params, epochs)    optional: (network, epochs) whose weights the loop keeps
-    EPOCH_ITERATIONS             optional: runs give `iterations` (this many per epoch)
     CHANNELS_LAST                optional: train channels-last on a CPU in fp32 too
     label(config)                -> str                      how figures name a run
     measure(run, evaluation)     -> dict of plain numbers and lists
@@ -119,6 +119,12 @@ def measure_version(family: str, measured_by: str) -> str:
 
 def get(name: str) -> ModuleType:
     return importlib.import_module(f"{__name__}.{FAMILIES[name]}")
+
+
+def epoch_iterations(family: str) -> int | None:
+    """Iterations per loop epoch of a family that counts its training in iterations (a
+    GAN's generator iterations); None for one that counts epochs of its data."""
+    return getattr(get(family), "EPOCH_ITERATIONS", None)
 
 
 def parameters(family: str) -> list[str]:

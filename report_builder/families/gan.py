@@ -91,10 +91,6 @@ def batches(n: int, batch_size: int, params: Params, device) -> list[torch.Tenso
     return list(order[:EPOCH_ITERATIONS * per_step].split(per_step))
 
 
-def steps_per_epoch(params: Params, n: int, batch_size: int) -> int:
-    return EPOCH_ITERATIONS
-
-
 def step(models, optimizers, batch, params: Params, fit: Fit) -> dict[str, torch.Tensor]:
     """One generator iteration: n_critic discriminator steps, each on its own real batch,
     then one generator step on the last step's fakes (as in PyTorch's DCGAN example: one
