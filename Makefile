@@ -2,6 +2,8 @@
 VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
+# Optional extras to install; CI adds Ray's (make test EXTRAS=dev,ray).
+EXTRAS ?= dev
 
 .PHONY: setup report test lint bench clean
 
@@ -13,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 	scripts/system-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
 	touch $@
 
 report: setup

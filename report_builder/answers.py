@@ -40,7 +40,7 @@ def count_words(text: str) -> int:
     return sum(1 for token in plain.split() if re.search(r"[A-Za-z0-9]", token))
 
 
-def _environment(folder: Path, quoted: list[str]) -> jinja2.Environment:
+def _environment(folder: Path, quoted: list[tuple[str, float]]) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(folder),
         undefined=jinja2.StrictUndefined,
@@ -49,20 +49,20 @@ def _environment(folder: Path, quoted: list[str]) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
 
-    def record(text: str) -> str:
-        quoted.append(text)
+    def record(text: str, value: float) -> str:
+        quoted.append((text, float(value)))
         return text
 
-    env.filters["num"] = lambda value, digits=3: record(significant(value, digits))
-    env.filters["fixed"] = lambda value, places=2: record(f"{value:.{places}f}")
-    env.filters["pct"] = lambda value: record(f"{100 * value:.0f}%")
-    env.filters["beta"] = lambda value: record(f"{value:g}")
+    env.filters["num"] = lambda value, digits=3: record(significant(value, digits), value)
+    env.filters["fixed"] = lambda value, places=2: record(f"{value:.{places}f}", value)
+    env.filters["pct"] = lambda value: record(f"{100 * value:.0f}%", value)
+    env.filters["beta"] = lambda value: record(f"{value:g}", value)
     env.filters["epochs"] = epochs
     return env
 
 
 def render_answer(folder: Path, question: str, context: dict) -> dict:
-    quoted: list[str] = []
+    quoted: list[tuple[str, float]] = []
     env = _environment(folder, quoted)
     try:
         text = env.get_template(f"{question}.md.j2").render(**context)
@@ -77,7 +77,8 @@ def render_answer(folder: Path, question: str, context: dict) -> dict:
         "markdown": text,
         "html": markdown.markdown(text),
         "words": count_words(text),
-        "numbers": quoted,  # measured values, as printed
+        "numbers": [text for text, _ in quoted],  # measured values, as printed
+        "values": [value for _, value in quoted],  # the same, unrounded
         "all_numbers": sorted(set(NUMBER.findall(text))),  # every number the text shows
     }
 

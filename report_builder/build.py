@@ -10,21 +10,23 @@ and atomically, so a failed build leaves the previous report as it was.
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import evaluate as ev
 from . import families
 from .analyses import beta_search, compare_epochs, compare_losses, interpolation, over_training
 from .answers import render_answers
+from .cluster import cluster_for
 from .data import Dataset, load_dataset, subset
 from .errors import ReportBuilderError
 from .figures import Figure, save_figures
-from .jobs import Reporter, Request, TrainingPool
+from .jobs import Reporter, Request, TrainingPool, default_jobs
 from .measure import Evaluation
 from .plan import PlannedRun, planned_runs, record_build, run_plan
 from .render import render_report
 from .runs import Run, RunConfig, RunStore
+from .seeds import seed_spread
 from .spec import Spec, load_spec, with_profile
 from .train import as_float, resolve_device, resolve_precision
 
@@ -40,9 +42,12 @@ class BuildOptions:
     data_root: Path | None = None
     profile: str = "full"
     seed: int = 0
+    seeds: tuple[int, ...] = ()  # several seeds: the report is the first's, with the spread
     device: str = "auto"
     precision: str = "fp32"
-    jobs: int = 1
+    jobs: int | None = None  # None: the executor's default (see `jobs_for`)
+    executor: str = "local"  # or "ray"
+    ray_address: str | None = None
     retrain: tuple[str, ...] = ()
     allow_long_answers: bool = False
 
@@ -53,6 +58,20 @@ class BuildResult:
     runs: dict[str, Run]
     numbers: dict
     seconds: float
+    cluster: str | None = None  # the Ray cluster the runs trained on, described
+    nodes: dict[str, list[str]] = field(default_factory=dict)  # Ray: run -> slices' nodes
+    later_seeds: dict[int, dict[str, Run]] = field(default_factory=dict)  # --seeds: the rest
+
+
+@dataclass
+class Measured:
+    """One seed's trained runs and what they measured."""
+
+    seed: int
+    runs: dict[str, Run]
+    numbers: dict
+    evaluation: Evaluation
+    interpolation_rows: list[dict]
 
 
 def build(options: BuildOptions, reporter: Reporter) -> BuildResult:
@@ -63,42 +82,76 @@ def build(options: BuildOptions, reporter: Reporter) -> BuildResult:
     device = resolve_device(options.device)
     precision = resolve_precision(options.precision, device)
     store = RunStore(options.cache_dir)
+    seeds = options.seeds or (options.seed,)
+    for seed in seeds:
+        check_data(run_plan(spec, seed, precision), data)
 
-    def request(name: str, run_config: RunConfig) -> Request:
-        wanted = "all" in options.retrain or name in options.retrain
-        return Request(name, run_config, retrain=wanted)
+    # 1. Runs and measurements, seed by seed; the later seeds' runs queue from the start
+    #    behind the first's, so workers never wait for a seed's figures or numbers.
+    with cluster_for(options.executor, options.ray_address) as cluster, TrainingPool(
+            store, data, device, jobs_for(options, spec, cluster), reporter, cluster) as pool:
+        pools = [pool] + [pool.view(f"seed {seed}") for seed in seeds[1:]]
+        for later, (seed, seed_pool) in enumerate(zip(seeds[1:], pools[1:], strict=True), 1):
+            plan = run_plan(spec, seed, precision)
+            seed_pool.submit([request(options, name, config) for name, config in plan.items()],
+                             priority=2 * later)
+        measured = [measure(spec, options, seed, seed_pool, store, data, device, precision)
+                    for seed, seed_pool in zip(seeds, pools, strict=True)]
+    first = measured[0]
+    numbers = first.numbers
 
-    # 1. Runs. The judge and the search's chain (grid, kept betas, tuned run) have
-    #    priority; the fixed runs fill workers whenever the chain is waiting on something.
-    plan = run_plan(spec, options.seed, precision)
-    check_data(plan, data)
+    # 2. Answers (which may refuse the build), the spread across seeds, then figures and PDF.
+    answers = render_answers(spec, numbers, allow_long=options.allow_long_answers)
+    numbers["seeds"] = None
+    if len(seeds) > 1:  # the later seeds' drafts say where each of their numbers stands
+        later = [render_answers(spec, m.numbers, allow_long=True) for m in measured[1:]]
+        numbers["seeds"] = seed_spread(measured, [answers, *later])
+    figures = draw_figures(spec, first.runs, numbers, first.evaluation,
+                           first.interpolation_rows)
+    figure_files = save_figures(figures, options.out / "figures")
+    pdf = render_report(spec, options, numbers, answers, figure_files, first.runs)
+    return BuildResult(pdf, first.runs, numbers, time.perf_counter() - started,
+                       cluster.describe() if cluster else None, pool.nodes,
+                       {m.seed: m.runs for m in measured[1:]})
+
+
+def request(options: BuildOptions, name: str, run_config: RunConfig) -> Request:
+    wanted = "all" in options.retrain or name in options.retrain
+    return Request(name, run_config, retrain=wanted)
+
+
+def measure(spec: Spec, options: BuildOptions, seed: int, pool, store: RunStore, data: Dataset,
+            device: str, precision: str) -> Measured:
+    """Train (or load) one seed's runs and measure them: the numbers a report quotes."""
+    # The judge and the search's chain (grid, kept betas, tuned run) have priority; the
+    # fixed runs fill workers whenever the chain is waiting on something.
+    plan = run_plan(spec, seed, precision)
     first = [name for name in plan if name not in spec.runs]
     test_images = as_float(data.test_images, device)
+    pool.submit([request(options, name, plan[name]) for name in first])
+    pool.submit([request(options, name, plan[name]) for name in spec.runs], priority=1)
+    runs = pool.wait(first)
+    judge = (ev.make_judge(runs["classifier"].model, test_images, data.test_labels)
+             if spec.classifier else None)
+    evaluation = Evaluation(store, judge, runs["classifier"].key if judge else "no-judge",
+                            data, test_images, data.test_labels, spec.samples, seed + 1)
     search_table, kept = None, []
-    with TrainingPool(store, data, device, options.jobs, reporter) as pool:
-        pool.submit([request(name, plan[name]) for name in first])
-        pool.submit([request(name, plan[name]) for name in spec.runs], priority=1)
-        runs = pool.wait(first)
-        judge = (ev.make_judge(runs["classifier"].model, test_images, data.test_labels)
-                 if spec.classifier else None)
-        evaluation = Evaluation(store, judge, runs["classifier"].key if judge else "no-judge",
-                                data, test_images, data.test_labels, spec.samples,
-                                options.seed + 1)
-        if spec.beta_search:
-            search_table, kept, decided = beta_search.search(spec, options.seed, precision, pool,
-                                                             runs, evaluation, request)
-            plan |= decided
-        runs.update(pool.wait())
-    record_build(store, spec, options.profile, data, options.seed, precision, plan,
+    if spec.beta_search:
+        search_table, kept, decided = beta_search.search(
+            spec, seed, precision, pool, runs, evaluation,
+            lambda name, config: request(options, name, config))
+        plan |= decided
+    runs.update(pool.wait([name for name in plan if name not in runs]))
+    record_build(store, spec, options.profile, data, seed, precision, plan,
                  {name: run.key for name, run in runs.items()}, kept,
                  search_table["chosen"] if search_table else None)
 
-    # 2. Measurements (each run by its family), then the analyses that combine runs.
+    # Each run measured by its family, then the analyses that combine runs.
     report_runs = [*spec.runs, *([spec.beta_search.run] if spec.beta_search else [])]
     numbers = {
         "problem": spec.problem,
         "profile": options.profile,
-        "seed": options.seed,
+        "seed": seed,
         "device": device,
         "precision": precision,
         "data": data.describe(),
@@ -111,15 +164,23 @@ def build(options: BuildOptions, reporter: Reporter) -> BuildResult:
     interpolation_rows, numbers["interpolation"], numbers["paths"] = [], [], {}
     if spec.interpolation:
         interpolation_rows, numbers["interpolation"] = interpolation.interpolate_pairs(
-            spec, runs, data, judge, device, options.seed)
+            spec, runs, data, judge, device, seed)
         numbers["paths"] = interpolation.path_means(numbers["interpolation"])
+    return Measured(seed, runs, numbers, evaluation, interpolation_rows)
 
-    # 3. Answers (which may refuse the build), then figures and the PDF.
-    answers = render_answers(spec, numbers, allow_long=options.allow_long_answers)
-    figures = draw_figures(spec, runs, numbers, evaluation, interpolation_rows)
-    figure_files = save_figures(figures, options.out / "figures")
-    pdf = render_report(spec, options, numbers, answers, figure_files, runs)
-    return BuildResult(pdf, runs, numbers, time.perf_counter() - started)
+
+def jobs_for(options: BuildOptions, spec: Spec, cluster) -> int:
+    """Runs in training at once: --jobs, else the cores here (at most 4) or the cluster's
+    CPUs (its GPUs on CUDA), and at most the spec's max_jobs."""
+    if options.jobs is not None:
+        return options.jobs
+    if cluster is None:
+        available = default_jobs()
+    elif resolve_device(options.device) == "cuda":
+        available = max(1, cluster.gpus)
+    else:
+        available = max(1, cluster.cpus)
+    return min(available, spec.max_jobs or available)
 
 
 def check_data(plan: dict[str, RunConfig], data: Dataset) -> None:
@@ -142,8 +203,14 @@ def inspect_plan(options: BuildOptions) -> list[PlannedRun]:
     spec = with_profile(load_spec(options.problem), options.profile)
     data = load_data(spec, options)
     precision = resolve_precision(options.precision, resolve_device(options.device))
-    return planned_runs(spec, RunStore(options.cache_dir), data, options.profile, options.seed,
-                        precision, options.retrain)
+    seeds = options.seeds or (options.seed,)
+    rows = []
+    for seed in seeds:
+        planned = planned_runs(spec, RunStore(options.cache_dir), data, options.profile, seed,
+                               precision, options.retrain)
+        tag = f" · seed {seed}" if seed != seeds[0] else ""  # as the build's bars name them
+        rows += [replace(row, name=row.name + tag) for row in planned]
+    return rows
 
 
 def check_writable(out: Path) -> None:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -93,7 +94,7 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def _fail(message: str) -> None:
-    console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -111,9 +112,18 @@ Seed = Annotated[int, typer.Option(help="Seed for training, samples and image pi
 Device = Annotated[str, typer.Option(help="auto (CUDA if present), cpu or cuda.")]
 Precision = Annotated[str, typer.Option(
     help="auto (bf16 autocast where the CPU has AMX/AVX512-BF16 or on CUDA), fp32 or bf16.")]
+Seeds = Annotated[str | None, typer.Option(
+    help="Build for several seeds (0-4, or 0,3,7): the report is the first seed's, with "
+         "the spread of every quoted number across the seeds in an appendix.")]
 Jobs = Annotated[int | None, typer.Option(
-    help="Runs trained side by side, one worker process each. Default: the core count (at "
-         "most 4, and at most the spec's max_jobs).")]
+    help="Runs trained side by side. Default: the core count (at most 4), or with Ray the "
+         "cluster's CPUs (GPUs on CUDA); at most the spec's max_jobs.")]
+Executor = Annotated[str, typer.Option(
+    help="local: worker processes on this machine. ray: Ray tasks (pip install "
+         "'report-builder[ray]'), on the cluster at --ray-address or a Ray started here.")]
+RayAddress = Annotated[str | None, typer.Option(
+    help="The Ray cluster to join, HOST:PORT or ray://HOST:PORT. Default: $RAY_ADDRESS, "
+         "else a Ray started on this machine for the command.")]
 CacheDir = Annotated[Path, typer.Option(help="Where trained runs are stored.")]
 Retrain = Annotated[list[str] | None, typer.Option(
     help="Retrain this run even if cached (repeatable; 'all' for every run).")]
@@ -132,9 +142,12 @@ def build(
     data_root: DataRoot = None,
     profile: Profile = "full",
     seed: Seed = 0,
+    seeds: Seeds = None,
     device: Device = "auto",
     precision: Precision = "auto",
     jobs: Jobs = None,
+    executor: Executor = "local",
+    ray_address: RayAddress = None,
     cache_dir: CacheDir = Path("outputs/runs"),
     retrain: Retrain = None,
     allow_long_answers: AllowLong = False,
@@ -144,7 +157,8 @@ def build(
     """Train what is missing, draw every figure, write the answers, render the PDF."""
     _setup_logging(verbose)
     options = _options(problem, out, dataset, data_root, profile, seed, device, precision, jobs,
-                       cache_dir, retrain, allow_long_answers)
+                       cache_dir, retrain, allow_long_answers, seeds=seeds, executor=executor,
+                       ray_address=ray_address)
     try:
         if dry_run:
             return _print_plan(options, title="dry run: nothing is trained")
@@ -161,19 +175,25 @@ def build(
 
 
 def _options(problem, out, dataset, data_root, profile, seed, device, precision, jobs,
-             cache_dir, retrain, allow_long_answers):
+             cache_dir, retrain, allow_long_answers, seeds=None, executor="local",
+             ray_address=None):
     from .data import DATASETS
 
     for name, value, allowed in (("dataset", dataset, DATASETS),
                                  ("device", device, ("auto", "cpu", "cuda")),
-                                 ("precision", precision, ("auto", "fp32", "bf16"))):
+                                 ("precision", precision, ("auto", "fp32", "bf16")),
+                                 ("executor", executor, ("local", "ray"))):
         if value not in allowed:
             _fail(f"unknown --{name} '{value}': use one of {', '.join(allowed)}")
     if jobs is not None and jobs < 1:
         _fail(f"--jobs {jobs}: give at least 1 (runs trained side by side)")
+    if ray_address and executor != "ray":
+        _fail("--ray-address is for Ray: add --executor ray")
+    if seeds is not None and seed != 0:
+        _fail(f"--seed {seed} and --seeds {seeds}: give one (the report is the first seed's)")
     from .build import BuildOptions
-    from .jobs import default_jobs
     from .plan import run_names
+    from .seeds import parse_seeds
     from .spec import load_spec, with_profile
 
     try:
@@ -185,12 +205,16 @@ def _options(problem, out, dataset, data_root, profile, seed, device, precision,
     if unknown:
         _fail(f"--retrain {unknown[0]}: {problem} has no run of that name; use all or one of "
               f"{', '.join(names)}")
+    try:
+        seed_list = parse_seeds(seeds) if seeds is not None else ()
+    except ReportBuilderError as err:
+        _fail(str(err))
     return BuildOptions(
         problem=problem, out=out or Path("outputs") / problem, cache_dir=cache_dir,
-        dataset=dataset, data_root=data_root, profile=profile, seed=seed, device=device,
-        precision=precision, jobs=jobs or min(default_jobs(), spec.max_jobs or default_jobs()),
-        retrain=tuple(retrain or ()),
-        allow_long_answers=allow_long_answers,
+        dataset=dataset, data_root=data_root, profile=profile,
+        seed=seed_list[0] if seed_list else seed, seeds=seed_list, device=device,
+        precision=precision, jobs=jobs, executor=executor, ray_address=ray_address,
+        retrain=tuple(retrain or ()), allow_long_answers=allow_long_answers,
     )
 
 
@@ -246,17 +270,30 @@ def _print_summary(result) -> None:
     columns = [column for column in SUMMARY_COLUMNS
                if any(_measured(metrics, column[1]) is not None for metrics in measured.values())]
     table = Table(title="runs", title_justify="left")
-    for title in ("run", "status", "train s", *(column[0] for column in columns)):
-        table.add_column(title, justify="left" if title in ("run", "status") else "right")
+    titles = ("run", "status", "train s", *(column[0] for column in columns))
+    for title in titles + (("Ray node",) if result.nodes else ()):
+        table.add_column(title, justify="right" if title in titles[2:] else "left")
     for name, run in result.runs.items():
         values = [_measured(measured.get(name), path) for _, path, _ in columns]
         cells = ["" if value is None else f"{value:{style}}"
                  for value, (_, _, style) in zip(values, columns, strict=True)]
         status = f"= {run.same_as}" if run.same_as else ("cached" if run.reused else "trained")
+        if result.nodes:  # where its slices trained, by the start of Ray's node id
+            cells.append(" ".join(dict.fromkeys(node[:8] for node in result.nodes.get(name, []))))
         table.add_row(name, status, f"{run.info['train_seconds']:.0f}", *cells)
     console.print(table)
     search = result.numbers["search"]
     tuned = f"tuned β = {search['chosen']:g}; " if search else ""
+    if result.cluster:
+        console.print(f"trained on {result.cluster}")
+    for seed, runs in result.later_seeds.items():
+        trained = sum(not run.reused for run in runs.values())
+        console.print(f"seed {seed}: {len(runs)} runs, {trained} trained, "
+                      f"{len(runs) - trained} cached or shared")
+    if spread := result.numbers.get("seeds"):
+        seeds = ", ".join(map(str, spread["seeds"]))
+        console.print(f"seeds {seeds}: the spread of {len(spread['rows'])} quoted numbers is "
+                      "in the report's appendix and manifest.json")
     console.print(f"{tuned}built in {result.seconds:.1f} s")
     typer.echo(f"PDF: {result.pdf}")
 
@@ -351,6 +388,9 @@ def verify(
         help="Verify every DIR/<student>/{*.pdf,*.ipynb}, each PDF against every notebook; "
              "writes summary.csv and .html.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the verdicts as JSON.")] = False,
+    executor: Annotated[str, typer.Option(
+        help="With --batch: local (worker processes here) or ray (Ray tasks).")] = "local",
+    ray_address: RayAddress = None,
 ) -> None:
     """Check a PDF against what its runs measured, or against the notebook beside it.
 
@@ -362,10 +402,16 @@ def verify(
     from . import verify as checks
 
     _setup_logging(False)
+    if executor not in ("local", "ray"):
+        _fail(f"unknown --executor '{executor}': use one of local, ray")
+    if (executor == "ray" or ray_address) and batch is None:
+        _fail("--executor and --ray-address are for --batch DIR (one PDF verifies here)")
+    if ray_address and executor != "ray":
+        _fail("--ray-address is for Ray: add --executor ray")
     try:
         items = _items(problem)
         if batch is not None:
-            rows = _verify_batch(batch, items, problem or "", as_json)
+            rows = _verify_batch(batch, items, problem or "", as_json, executor, ray_address)
             verdicts = [row.verdict for row in rows]
             if as_json:
                 typer.echo(json.dumps([row.as_dict() for row in rows], indent=2))
@@ -393,18 +439,20 @@ def _items(problem: str | None) -> dict[str, list[str]] | None:
     return load_submission_items(problem)
 
 
-def _verify_batch(root: Path, items, problem: str, quiet: bool):
+def _verify_batch(root: Path, items, problem: str, quiet: bool, executor: str,
+                  ray_address: str | None):
+    from .cluster import cluster_for
     from .verify import verify_batch
 
-    with Progress(TextColumn("verifying"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.description}"), console=console,
-                  disable=quiet) as progress:
+    with cluster_for(executor, ray_address) as cluster, Progress(
+            TextColumn("verifying"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.description}"), console=console, disable=quiet) as progress:
         task = progress.add_task("", total=None)
 
         def advance(step: str, total: int) -> None:
             progress.update(task, advance=1, total=total, description=step)
 
-        rows = verify_batch(root, items, problem, advance)
+        rows = verify_batch(root, items, problem, advance, cluster=cluster)
     if not quiet:
         table = Table("student", "verdict", "flags", "evidence")
         for row in rows:

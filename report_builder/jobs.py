@@ -1,9 +1,11 @@
-"""Train the runs a build needs: missing ones in worker processes, cached ones loaded.
+"""Train the runs a build needs: missing ones on workers, cached ones loaded.
 
 Small convolutional nets use two CPU cores poorly from one process (batch 64, tiny
 feature maps), so independent runs train side by side with the threads split between
-them. Workers write into the run store; the parent loads what they wrote. Runs that
-share a key (say `vae_beta10` and the grid's beta = 10) train once.
+them: in worker processes on this machine (`LocalWorkers`, the default), or as Ray tasks
+on a cluster (`RayWorkers`, `--executor ray`). Workers file their runs in the run store;
+the parent loads what they filed. Runs that share a key (say `vae_beta10` and the grid's
+beta = 10) train once.
 
 A worker trains a run for a slice of whole epochs (about SLICE_STEPS steps), then gives
 the worker back: the run goes back into the queue and continues from its epoch checkpoint,
@@ -18,6 +20,7 @@ import math
 import multiprocessing
 import os
 import queue
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -30,10 +33,13 @@ import torch
 
 from . import families
 from .data import Dataset
+from .errors import ReportBuilderError
+from .files import atomic_write_bytes
 from .runs import Progress, Run, RunConfig, RunStore, run_key
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY = 5  # batches between progress messages from a worker
+PROGRESS_EVERY_S = 0.25  # and from a Ray task, seconds at least
 # A slice is the fewest whole epochs of at least this many steps: one epoch (~40 s of a
 # worker on a 2-core CPU) of the 60k set, five epochs (~15 s) of the 5k offline default.
 SLICE_STEPS = 300
@@ -73,16 +79,17 @@ def default_jobs() -> int:
 class TrainingPool:
     """Queue runs with `submit`, collect them (trained or cached) with `wait`.
 
-    With several jobs on a CPU, a dispatcher thread starts queued runs in worker
-    processes, lowest `priority` first, as workers come free: a build puts its critical
-    path (judge, beta grid, tuned run) ahead of runs nothing waits for. With one job, or
-    on a GPU, runs train in this process when they are waited for.
+    With several jobs on a CPU, or on a Ray cluster, a dispatcher thread starts queued
+    runs on workers, lowest `priority` first, as workers come free: a build puts its
+    critical path (judge, beta grid, tuned run) ahead of runs nothing waits for. With one
+    local job, or on a local GPU, runs train in this process when they are waited for.
     """
 
     def __init__(self, store: RunStore, data: Dataset, device: str, jobs: int,
-                 reporter: Reporter):
+                 reporter: Reporter, cluster=None):
         self.store, self.data, self.device, self.reporter = store, data, device, reporter
-        self.parallel = jobs > 1 and device == "cpu"
+        self.cluster = cluster  # a cluster.Cluster: train on Ray
+        self.parallel = cluster is not None or (jobs > 1 and device == "cpu")
         self.jobs = jobs
         self.requests: dict[str, tuple[Request, str]] = {}  # name -> (request, key)
         # key -> a future that resolves to True if this build trained the run, False if
@@ -95,20 +102,19 @@ class TrainingPool:
         self._running: dict[str, tuple[Future, int, Request]] = {}
         self._lock = threading.Lock()
         self._closing = threading.Event()
-        self._executor = self._manager = self._pump = self._dispatcher = None
+        self.workers: LocalWorkers | RayWorkers | None = None
+        self._dispatcher = None
 
     def __enter__(self) -> "TrainingPool":
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._executor is None:
+        if self.workers is None:
             return
         self._closing.set()
         self._dispatcher.join()
-        self._executor.shutdown(wait=exc[0] is None, cancel_futures=True)
-        self._messages.put(None)
-        self._pump.join()
-        self._manager.shutdown()
+        # Ctrl-C or an error: stop the workers; each run keeps its last epoch checkpoint.
+        self.workers.close(cancel=exc[0] is not None)
 
     def submit(self, requests: list[Request], priority: int = 0) -> None:
         for request in requests:
@@ -136,6 +142,16 @@ class TrainingPool:
                 self._loaded[name] = self._collect(name)
         return {name: self._loaded[name] for name in names}
 
+    @property
+    def nodes(self) -> dict[str, list[str]]:
+        """On Ray: the node of each slice of each run this pool trained (by run name)."""
+        return getattr(self.workers, "nodes", {})
+
+    def view(self, tag: str) -> "PoolView":
+        """This pool under names of their own (`ae` is `ae · tag` here): another seed's
+        runs queue beside this seed's."""
+        return PoolView(self, tag)
+
     def _collect(self, name: str) -> Run:
         """Wait for one run's training (or train it here, sequentially), then load it."""
         request, key = self.requests[name]
@@ -156,20 +172,17 @@ class TrainingPool:
         return run
 
     def _ensure_workers(self) -> None:
-        if self._executor is not None:
+        if self.workers is not None:
             return
-        context = multiprocessing.get_context("spawn")  # fork after torch threads can hang
-        self._manager = context.Manager()
-        self._messages = self._manager.Queue()
-        self._pump = threading.Thread(target=_pump, args=(self._messages, self.reporter),
-                                      daemon=True)
-        self._pump.start()
-        self._executor = ProcessPoolExecutor(self.jobs, mp_context=context)
+        if self.cluster is not None:
+            self.workers = RayWorkers(self.cluster, self.store, self.data, self.device,
+                                      self.jobs, self.reporter)
+        else:
+            self.workers = LocalWorkers(self.store, self.data, self.jobs, self.reporter)
         self._dispatcher = threading.Thread(target=self._dispatch, daemon=True)
         self._dispatcher.start()
 
     def _dispatch(self) -> None:
-        threads = max(1, (os.cpu_count() or 1) // self.jobs)
         while not self._closing.is_set():
             with self._lock:
                 for key, (future, priority, request) in list(self._running.items()):
@@ -187,11 +200,128 @@ class TrainingPool:
                     priority, _, request, key = heapq.heappop(self._queue)
                     max_epochs = math.ceil(SLICE_STEPS / steps_per_epoch(
                         request.config, len(self.data.train_labels)))
-                    future = self._executor.submit(_train_one, self.store.root, request, key,
-                                                   self.data, threads, max_epochs,
-                                                   self._messages)
+                    future = self.workers.train(request, key, max_epochs)
                     self._running[key] = (future, priority, request)
             time.sleep(DISPATCH_POLL_S)
+
+
+class PoolView:
+    """A pool's `submit` and `wait` under names suffixed with a tag, so that several
+    seeds' runs (same names, other keys) share one pool and its workers."""
+
+    def __init__(self, pool: TrainingPool, tag: str):
+        self.pool, self.tag = pool, tag
+        self.names: list[str] = []
+
+    def _inside(self, name: str) -> str:
+        return f"{name} · {self.tag}"
+
+    def submit(self, requests: list[Request], priority: int = 0) -> None:
+        self.names += [request.name for request in requests if request.name not in self.names]
+        self.pool.submit([replace(request, name=self._inside(request.name))
+                          for request in requests], priority)
+
+    def wait(self, names: list[str] | None = None) -> dict[str, Run]:
+        names = list(self.names) if names is None else names
+        runs = self.pool.wait([self._inside(name) for name in names])
+        outside = {self._inside(name): name for name in self.names}
+        for run in runs.values():
+            run.name = outside[run.name]
+            run.same_as = outside.get(run.same_as, run.same_as)
+        return {outside[name]: run for name, run in runs.items()}
+
+
+class LocalWorkers:
+    """Worker processes on this machine; they write into the run store themselves."""
+
+    def __init__(self, store: RunStore, data: Dataset, jobs: int, reporter: Reporter):
+        self.store, self.data = store, data
+        self.threads = max(1, (os.cpu_count() or 1) // jobs)
+        context = multiprocessing.get_context("spawn")  # fork after torch threads can hang
+        self._manager = context.Manager()
+        self._messages = self._manager.Queue()
+        self._pump = threading.Thread(target=_pump, args=(self._take, reporter), daemon=True)
+        self._pump.start()
+        self._executor = ProcessPoolExecutor(jobs, mp_context=context)
+
+    def train(self, request: Request, key: str, max_epochs: int) -> Future:
+        return self._executor.submit(_train_one, self.store.root, request, key, self.data,
+                                     self.threads, max_epochs, self._messages)
+
+    def _take(self) -> list | None:
+        try:
+            message = self._messages.get(timeout=0.5)
+        except queue.Empty:
+            return []
+        except (EOFError, OSError):
+            return None
+        return None if message is None else [message]
+
+    def close(self, cancel: bool) -> None:
+        self._executor.shutdown(wait=not cancel, cancel_futures=True)
+        self._messages.put(None)
+        self._pump.join()
+        self._manager.shutdown()
+
+
+class RayWorkers:
+    """Ray tasks, one a slice of a run, each asking for `threads` CPUs (and a GPU when the
+    build trains on CUDA). A task that can read this store (the same cache folder on a
+    shared file system) trains in place under the store's lock; any other trains in a
+    scratch store from the checkpoint sent with it, and its entry comes back to be filed
+    here. Either way the run's key and model are those of a local run."""
+
+    def __init__(self, cluster, store: RunStore, data: Dataset, device: str, jobs: int,
+                 reporter: Reporter):
+        from .cluster import Inbox, RayExecutor
+
+        self.store, self.data, self.device = store, data, device
+        self.threads = max(1, min(cluster.node_cpus or 1, cluster.cpus // jobs))
+        self._executor = RayExecutor(num_cpus=self.threads,
+                                     num_gpus=1 if device == "cuda" else 0)
+        self.root, self.store_id = store.root.resolve(), store.identity()
+        self._data = self._executor.share(data)  # sent to each node once
+        self._inbox = Inbox()
+        self.nodes: dict[str, list[str]] = {}  # run name -> the node of each slice
+        self._closing = threading.Event()
+        self._pump = threading.Thread(target=_pump, args=(self._take, reporter), daemon=True)
+        self._pump.start()
+
+    def train(self, request: Request, key: str, max_epochs: int) -> Future:
+        resume = self.store.resume_bytes(key, request.config, self.data, request.retrain)
+        # In a list, the task gets the reference, not the bytes: only a task on a node
+        # without this store fetches them.
+        resume_ref = [self._executor.share(resume)] if resume is not None else []
+        remote = self._executor.submit(
+            _train_remote, self.root, self.store_id, request, key,
+            families.code_version(request.config.family), self._data, self.threads,
+            max_epochs, self.device, self._inbox.outbox, resume_ref)
+        filed: Future = Future()
+        remote.add_done_callback(lambda done: self._file(request, key, done, filed))
+        return filed
+
+    def _file(self, request: Request, key: str, done: Future, filed: Future) -> None:
+        """File what the task sent back (nothing, if it wrote into this store itself)."""
+        try:
+            progress, files, node = done.result()
+            self.nodes.setdefault(request.name, []).append(node)
+            if files is not None:
+                progress = self.store.receive(key, progress, files)
+            filed.set_result(progress)
+        except BaseException as err:
+            filed.set_exception(err)
+
+    def _take(self) -> list | None:
+        if self._closing.is_set():
+            return None
+        time.sleep(0.2)
+        return self._inbox.take()
+
+    def close(self, cancel: bool) -> None:
+        self._executor.shutdown(wait=not cancel, cancel_futures=cancel)
+        self._closing.set()
+        self._pump.join()
+        self._inbox.close()
 
 
 _order = itertools.count()  # ties in priority keep submission order
@@ -215,28 +345,65 @@ def _progress(request: Request, data: Dataset,
     return on_batch
 
 
-def _pump(messages, reporter: Reporter) -> None:
-    while True:
-        try:
-            message = messages.get(timeout=0.5)
-        except queue.Empty:
-            continue
-        except (EOFError, OSError):
-            return
-        if message is None:
-            return
-        reporter.advance(*message)
+def _pump(take: Callable[[], list | None], reporter: Reporter) -> None:
+    """Hand the workers' progress messages to the reporter until `take` says it is over."""
+    while (messages := take()) is not None:
+        for message in messages:
+            reporter.advance(*message)
 
 
 def _train_one(root: Path, request: Request, key: str, data: Dataset, threads: int,
                max_epochs: int, messages) -> Progress:
-    """Train at most `max_epochs` more epochs of one run, in a worker."""
+    """Train at most `max_epochs` more epochs of one run, in a local worker process."""
     torch.set_num_threads(threads)
     logging.basicConfig(level=logging.WARNING)
+    return _advance(RunStore(root), request, key, data, "cpu", max_epochs, messages)
 
+
+def _advance(store: RunStore, request: Request, key: str, data: Dataset, device: str,
+             max_epochs: int, messages) -> Progress:
     def advance(name, completed, losses):
         messages.put((name, completed, losses))
 
-    return RunStore(root).advance(request.name, request.config, data, "cpu",
-                                  retrain=request.retrain, key=key, max_epochs=max_epochs,
-                                  on_batch=_progress(request, data, advance))
+    return store.advance(request.name, request.config, data, device, retrain=request.retrain,
+                         key=key, max_epochs=max_epochs,
+                         on_batch=_progress(request, data, advance))
+
+
+def _train_remote(root: Path, store_id: str, request: Request, key: str, code: str,
+                  data: Dataset, threads: int, max_epochs: int, device: str, messages,
+                  resume: list) -> tuple[Progress, dict[str, bytes] | None, str]:
+    """One slice of a run as a Ray task: (progress, the entry's files if they must travel
+    back, the node it ran on). `resume` holds the reference to the checkpoint's bytes, if
+    the run has one."""
+    import ray
+
+    node = ray.get_runtime_context().get_node_id()
+    if families.code_version(request.config.family) != code:
+        raise ReportBuilderError(
+            f"the Ray node {node[:12]} has other training code for {request.config.family} "
+            "than this machine: install the same report-builder on every node")
+    torch.set_num_threads(threads)
+    messages = _Throttled(messages)
+    store = RunStore(root)
+    if store.shares(store_id):  # the same cache folder: write in place, under its lock
+        return _advance(store, request, key, data, device, max_epochs, messages), None, node
+    with tempfile.TemporaryDirectory(prefix="report-builder-") as scratch:
+        store = RunStore(Path(scratch))
+        if resume:
+            atomic_write_bytes(store.entry(key) / "checkpoint.pt", ray.get(resume[0]))
+        progress = _advance(store, request, key, data, device, max_epochs, messages)
+        return progress, store.files(key), node
+
+
+class _Throttled:
+    """A task's progress messages, at most one every PROGRESS_EVERY_S: each is a call to
+    another process, and on a small machine their CPU is the training's."""
+
+    def __init__(self, messages):
+        self.messages, self.last = messages, -math.inf
+
+    def put(self, message) -> None:
+        if (now := time.monotonic()) - self.last >= PROGRESS_EVERY_S:
+            self.messages.put(message)
+            self.last = now

@@ -3,6 +3,9 @@
 
 import re
 
+# The appendix of a several-seed build; `verify` ends the last answer's text there.
+SEEDS_HEADING = "Appendix: spread across seeds"
+
 # Every number a text shows: integers, decimals, scientific notation, percentages.
 NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:e[-+]?\d+)?%?")
 
@@ -29,9 +32,11 @@ def significant_digits(text: str) -> int:
 
 def significant(value: float, digits: int = 3) -> str:
     """`digits` significant digits, but whole numbers stay whole: 1184, not 1.18e+03."""
+    value = value + 0.0  # -0.0 prints as 0
     if abs(value) >= 10 ** digits and abs(value) < 1e9:
         return f"{value:.0f}"
-    return f"{value:.{digits}g}"
+    text = f"{value:.{digits}g}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
 
 
 def epochs(n: float) -> str:

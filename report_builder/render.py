@@ -16,7 +16,7 @@ import jinja2
 
 from .answers import words_for
 from .files import atomic_write_bytes, atomic_write_json, atomic_write_text, sha256_bytes
-from .numbers import epochs
+from .numbers import SEEDS_HEADING, epochs
 from .spec import ROOT, Spec
 
 TEMPLATES = ROOT / "templates"
@@ -97,6 +97,7 @@ def make_manifest(spec: Spec, options, numbers: dict, answers: dict, figures: di
         "interpolation": numbers["interpolation"],
         "paths": numbers["paths"],
         "test_spread": numbers["test_spread"],
+        "seeds": numbers.get("seeds"),
         "figures": figures,
         "answers": {
             question: {"words": a["words"], "limit": a["limit"], "numbers": a["numbers"],
@@ -122,6 +123,7 @@ def render_report(spec: Spec, options, numbers: dict, answers: dict, figures: di
         answers=answers,
         figures=figures,
         quick=options.profile != "full",
+        seeds_heading=SEEDS_HEADING,
         title=f"{spec.course}: {spec.title}",
         keywords=", ".join([spec.problem, options.profile, numbers["data"]["name"],
                             *(run.key for run in runs.values())]),

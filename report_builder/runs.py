@@ -12,6 +12,7 @@ import json
 import logging
 import shutil
 import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -23,8 +24,15 @@ from torch import nn
 
 from . import families
 from .data import Dataset
+from .errors import ReportBuilderError
 from .families.base import Params
-from .files import atomic_write_bytes, atomic_write_json, sha256_bytes, sha256_file
+from .files import (
+    atomic_write_bytes,
+    atomic_write_json,
+    atomic_write_text,
+    sha256_bytes,
+    sha256_file,
+)
 from .spec import canonical_json
 from .train import BatchCallback, History, TrainConfig, train
 
@@ -170,6 +178,61 @@ class RunStore:
                 self._discard(key)
             return self._train(name, key, config, data, device, on_batch, max_epochs)
 
+    # A worker without this store (a Ray node without the cache folder) trains in a
+    # scratch store: `resume_bytes` is what it starts from, `files` what it sends back,
+    # `receive` files that here, under the same lock and in the same order as `_commit`.
+
+    def identity(self) -> str:
+        """A random name of this store, made once: a worker that reads the same name under
+        the same path shares the store (and writes in place)."""
+        path = self.root / ".store-id"
+        if not path.is_file():
+            self.root.mkdir(parents=True, exist_ok=True)
+            with FileLock(str(self.root / ".store-id.lock")):
+                if not path.is_file():
+                    atomic_write_text(path, uuid.uuid4().hex)
+        return path.read_text()
+
+    def shares(self, identity: str) -> bool:
+        try:
+            return (self.root / ".store-id").read_text() == identity
+        except OSError:
+            return False
+
+    def resume_bytes(self, key: str, config: RunConfig, data: Dataset,
+                     retrain: bool = False) -> bytes | None:
+        """The state a run continues from (its last epoch checkpoint, else a shorter run's
+        final one), or None to start from scratch; `retrain` discards the entry first."""
+        with FileLock(str(self.root / f"{key}.lock")):
+            if retrain or ((self.entry(key) / "run.json").exists()
+                           and self.verified_info(key) is None):
+                self._discard(key)
+            checkpoint = self.entry(key) / "checkpoint.pt"
+            path = checkpoint if checkpoint.is_file() else self._head_start_path(config, data)
+            return path.read_bytes() if path is not None else None
+
+    def files(self, key: str) -> dict[str, bytes]:
+        entry = self.entry(key)
+        return {path.name: path.read_bytes() for path in entry.iterdir() if path.is_file()}
+
+    def receive(self, key: str, progress: Progress, files: dict[str, bytes]) -> Progress:
+        """File a slice trained elsewhere: its checkpoint, or the finished entry."""
+        entry = self.entry(key)
+        with FileLock(str(self.root / f"{key}.lock")):
+            if self.verified_info(key) is not None:
+                return "cached"  # another build finished it meanwhile
+            if progress == "unfinished":
+                atomic_write_bytes(entry / "checkpoint.pt", files["checkpoint.pt"])
+                return progress
+            # run.json last: its presence (with matching checksums) marks the entry complete.
+            for filename in sorted(files, key=lambda filename: filename == "run.json"):
+                atomic_write_bytes(entry / filename, files[filename])
+            (entry / "checkpoint.pt").unlink(missing_ok=True)
+        if self.verified_info(key) is None:
+            raise ReportBuilderError(f"run {key} came back from its worker damaged "
+                                     "(checksum mismatch); build again to retrain it")
+        return progress
+
     def _train(self, name, key, config, data, device, on_batch, max_epochs) -> Progress:
         entry = self.entry(key)
         resume = self._load_checkpoint(entry / "checkpoint.pt") or self._head_start(config, data)
@@ -286,6 +349,13 @@ class RunStore:
         longer run are exactly the shorter run; continuing from its final checkpoint
         (weights, optimizer, RNG) gives the same model as training from scratch.
         """
+        path = self._head_start_path(config, data)
+        if path is None:
+            return None
+        log.info("continuing from the shorter run in %s", path.parent.name)
+        return self._load_checkpoint(path, discard=False)
+
+    def _head_start_path(self, config: RunConfig, data: Dataset) -> Path | None:
         if not getattr(families.get(config.family), "EXTENDS_SHORTER_RUNS", True):
             return None  # its schedule depends on the total epochs
         best = None
@@ -301,10 +371,7 @@ class RunStore:
                     and (info_path.parent / "final.pt").is_file()
                     and (best is None or info["config"]["epochs"] > best[0])):
                 best = (info["config"]["epochs"], info_path.parent / "final.pt")
-        if best is None:
-            return None
-        log.info("continuing from the %d-epoch run in %s", best[0], best[1].parent.name)
-        return self._load_checkpoint(best[1], discard=False)
+        return None if best is None else best[1]
 
     def _load_checkpoint(self, path: Path, discard: bool = True) -> dict | None:
         if not path.is_file():

@@ -52,3 +52,19 @@ def students():
     from submissions import student
 
     return {name: student(name, seed) for seed, name in enumerate(("alice", "bob", "carol"), 1)}
+
+
+@pytest.fixture(scope="session")
+def ray_cluster():
+    """A local Ray of two CPUs for the session (the tests skip where Ray is not installed:
+    it is the optional extra report-builder[ray])."""
+    ray = pytest.importorskip("ray", reason="Ray is the optional extra: "
+                                            "pip install 'report-builder[ray]'")
+    import logging
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             logging_level=logging.ERROR)
+    from report_builder.cluster import connect
+
+    yield connect()
+    ray.shutdown()

@@ -125,3 +125,12 @@ def test_retrain_takes_the_profiles_search_run_names():
     result = invoke("problem1", "--profile", "quick", "--retrain", "search_beta_0.001_e1",
                     "--retrain", "all", "--dry-run", "--dataset", "mnist-5k")
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("args, text", [
+    (("--seeds", "4-0"), "--seeds 4-0: give a range like 0-4"),
+    (("--seed", "3", "--seeds", "0-2"), "give one (the report is the first seed's)"),
+    (("--executor", "spark"), "unknown --executor 'spark'"),
+])
+def test_bad_seeds_or_executor(args, text, tmp_path):
+    one_line_error(invoke("problem1", "--out", str(tmp_path), *args), text)

@@ -7,6 +7,8 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from report_builder.cli import app
+from report_builder.verify import verify_build
+from report_builder.verify.read import read_pdf
 
 pytestmark = pytest.mark.slow
 
@@ -129,3 +131,34 @@ def test_no_page_but_the_last_is_more_than_a_third_empty(built):
     pages = HTML(string=(out / "report.html").read_text(), base_url=str(out)).render().pages
     empty = [round(empty_share(page), 2) for page in pages]
     assert len(empty) >= 5 and max(empty[:-1]) <= 1 / 3, empty
+
+
+def test_several_seeds_build_the_first_seeds_report_with_the_spread_in_an_appendix(
+        quick_build, tmp_path):
+    """--seeds 0-1 on the single build's cache: seed 0's runs are reused, seed 1's train;
+    the report is seed 0's, and every number its answers quote has a row over both seeds."""
+    out, cache, _ = quick_build
+    single = json.loads((out / "manifest.json").read_text())
+    result = CliRunner().invoke(app, ["problem1", "--profile", "quick", "--seeds", "0-1",
+                                      "--out", str(tmp_path / "seeds"), "--cache-dir",
+                                      str(cache), "--dataset", "mnist-5k"])
+    assert result.exit_code == 0, result.output
+    assert "spread of" in result.output
+    manifest = json.loads((tmp_path / "seeds" / "manifest.json").read_text())
+    assert manifest["answers"] == single["answers"] and manifest["figures"].keys() == \
+        single["figures"].keys()
+    assert all(run["reused"] for run in manifest["runs"].values())  # seed 0's, cached
+    spread = manifest["seeds"]
+    assert spread["seeds"] == [0, 1]
+    assert spread["runs"]["0"] == {name: run["key"] for name, run in single["runs"].items()}
+    assert not set(spread["runs"]["1"].values()) & set(spread["runs"]["0"].values())
+    quoted = [number for answer in single["answers"].values() for number in answer["numbers"]]
+    assert [row["printed"] for row in spread["rows"]] == quoted
+    assert all(row["n"] >= 1 and row["min"] <= row["mean"] <= row["max"]
+               for row in spread["rows"])
+    assert any(row["n"] == 2 and row["std"] > 0 for row in spread["rows"])
+    text = read_pdf(tmp_path / "seeds" / "problem_1_solution.pdf").text
+    assert "Appendix: spread across seeds" in text and "seeds 0, 1" in text
+    verdict = verify_build(tmp_path / "seeds" / "problem_1_solution.pdf")
+    assert verdict.verdict == "consistent", [e for e in verdict.evidence
+                                             if e.status != "confirmed"]

@@ -40,6 +40,17 @@ def test_a_swapped_pair_is_flagged_with_its_evidence(classroom):
     assert summary[1].startswith("alice,consistent")
 
 
+def test_ray_workers_give_the_verdicts_of_local_ones(classroom, ray_cluster):
+    local = verify_batch(classroom, None, "", lambda *_: None)
+    summary = (classroom / "summary.csv").read_text()
+    # The files travel with the tasks (a node need not see the folder) and the verdicts
+    # name them where the TA has them.
+    remote = verify_batch(classroom, None, "", lambda *_: None, cluster=ray_cluster)
+    assert [row.as_dict() for row in remote] == [row.as_dict() for row in local]
+    assert (classroom / "summary.csv").read_text() == summary
+    assert str(classroom / "bob" / "report.pdf") in remote[1].verdict.pdf
+
+
 def test_batch_cli_honours_json_and_exits_non_zero_on_inconsistent(classroom):
     result = CliRunner().invoke(app, ["verify", "--batch", str(classroom), "--json"])
     assert result.exit_code == 1

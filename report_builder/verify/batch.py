@@ -11,8 +11,9 @@ for its own student and none against anybody else.
 import csv
 import io
 import os
+import tempfile
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -68,30 +69,70 @@ def _load(folder: Path) -> tuple[Submission | None, Handed | None, str]:
     return submission, notebook, trouble
 
 
-def _one_thread() -> None:
-    cv2.setNumThreads(1)  # one process a core already
+def _shipped(name: str, files: dict[str, bytes], folder: str):
+    """`_load` on a Ray worker, which may not see the TA's folder: the files came with the
+    task; what it read names them where the TA has them."""
+    with tempfile.TemporaryDirectory(prefix="report-builder-") as scratch:
+        here = Path(scratch) / name
+        here.mkdir()
+        for filename, data in files.items():
+            (here / filename).write_bytes(data)
+        submission, notebook, trouble = _load(here)
+    there = Path(folder)
+    if submission is not None:
+        submission = replace(submission, pdf=replace(
+            submission.pdf, path=there / submission.pdf.path.name))
+    if notebook is not None:
+        notebook = replace(notebook, notebook=replace(
+            notebook.notebook, path=there / notebook.notebook.path.name))
+    return submission, notebook, trouble.replace(str(here), folder)
 
 
-def verify_batch(root: Path, items: dict[str, list[str]] | None, problem: str,
-                 advance, jobs: int | None = None) -> list[Row]:
-    """Each student's files are read and compared in worker processes (one a core); the
-    all-pairs cross-check is one matrix product per PDF against every notebook, here.
-    `advance(step, total)` is called after each of the 2 x students steps."""
-    folders = student_folders(root)
-    total = 2 * len(folders)
-    workers = max(1, min(jobs or os.cpu_count() or 1, len(folders)))
+def _one_thread(work, *args):
+    cv2.setNumThreads(1)  # one worker a core already
+    return work(*args)
+
+
+def _executor(workers: int, cluster):
+    if cluster is not None:
+        from ..cluster import RayExecutor
+
+        return RayExecutor(num_cpus=1)
     # The platform's default start (fork on Linux): the workers run only this package's
     # image and PDF code, never torch, so a caller's OpenMP threads cannot bite them; and
     # unlike spawn it does not re-run a TA's unguarded script or notebook in each worker.
-    with ProcessPoolExecutor(workers, initializer=_one_thread) as pool:
+    return ProcessPoolExecutor(workers)
+
+
+def _reading(folder: Path, shipped: bool) -> tuple:
+    """What reads one student's folder: in place, or with its files sent along."""
+    if not shipped:
+        return _load, folder
+    files = {path.name: path.read_bytes() for path in [*folder.glob("*.pdf"),
+                                                       *folder.glob("*.ipynb")]}
+    return _shipped, folder.name, files, str(folder)
+
+
+def verify_batch(root: Path, items: dict[str, list[str]] | None, problem: str,
+                 advance, jobs: int | None = None, cluster=None) -> list[Row]:
+    """Each student's files are read and compared in worker processes (one a core), or in
+    Ray tasks on `cluster` (a cluster.Cluster); the all-pairs cross-check is one matrix
+    product per PDF against every notebook, here. `advance(step, total)` is called after
+    each of the 2 x students steps."""
+    folders = student_folders(root)
+    total = 2 * len(folders)
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(folders)))
+    with _executor(workers, cluster) as pool:
+        reading = [pool.submit(_one_thread, *_reading(folder, cluster is not None))
+                   for folder in folders]
         loaded = {}
-        for folder, result in zip(folders, pool.map(_load, folders), strict=True):
-            loaded[folder.name] = result
+        for folder, result in zip(folders, reading, strict=True):
+            loaded[folder.name] = result.result()
             advance(f"read {folder.name}", total)
         notebooks = {name: nb for name, (_, nb, _) in loaded.items() if nb is not None}
         gallery = Gallery.of(notebooks)
         common = gallery.common()
-        pending = {name: pool.submit(compare, submission, notebook,
+        pending = {name: pool.submit(_one_thread, compare, submission, notebook,
                                      common.get(name, frozenset()))
                    for name, (submission, notebook, _) in loaded.items()
                    if submission is not None and notebook is not None}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..errors import ReportBuilderError
 from ..files import pixels_sha256
-from ..numbers import NUMBER, last_place, value_of
+from ..numbers import NUMBER, SEEDS_HEADING, last_place, value_of
 from .read import Pdf, read_pdf
 from .verdict import Evidence, Verdict
 
@@ -45,7 +45,8 @@ def answer_texts(text: str, questions: list[str], sections: list[str]) -> dict[s
     """Each answer's text: from its label ("Q1.") to the next label or section heading."""
     text = " ".join(re.sub(r"page \d+ of \d+", " ", text).split())  # footers, line breaks
     labels = {q: f"{q.upper()}." for q in questions}
-    marks = sorted({text.find(mark) for mark in [*labels.values(), *sections]} - {-1})
+    ends = [*labels.values(), *sections, SEEDS_HEADING]
+    marks = sorted({text.find(mark) for mark in ends} - {-1})
     blocks = {}
     for question, label in labels.items():
         start = text.find(label)
