@@ -6,6 +6,10 @@ measured and drawn by its family (`families/`); the spec's analyses (`analyses/`
 runs. Everything is gathered and checked (runs trained, numbers measured, answers within
 their word limits) before the first report file is written, and the PDF is replaced last
 and atomically, so a failed build leaves the previous report as it was.
+
+Runs train on this machine's worker processes or as Ray tasks (`--executor`, jobs.py).
+With `--seeds`, every seed's runs are trained and measured; the report is the first
+seed's, with the spread of its quoted numbers over the seeds (seeds.py).
 """
 
 import logging
@@ -90,13 +94,13 @@ def build(options: BuildOptions, reporter: Reporter) -> BuildResult:
     #    behind the first's, so workers never wait for a seed's figures or numbers.
     with cluster_for(options.executor, options.ray_address) as cluster, TrainingPool(
             store, data, device, jobs_for(options, spec, cluster), reporter, cluster) as pool:
-        pools = [pool] + [pool.view(f"seed {seed}") for seed in seeds[1:]]
-        for later, (seed, seed_pool) in enumerate(zip(seeds[1:], pools[1:], strict=True), 1):
+        pools = {seeds[0]: pool} | {seed: pool.view(f"seed {seed}") for seed in seeds[1:]}
+        for rank, seed in enumerate(seeds[1:], 1):
             plan = run_plan(spec, seed, precision)
-            seed_pool.submit([request(options, name, config) for name, config in plan.items()],
-                             priority=2 * later)
-        measured = [measure(spec, options, seed, seed_pool, store, data, device, precision)
-                    for seed, seed_pool in zip(seeds, pools, strict=True)]
+            pools[seed].submit([request(options, name, config) for name, config in plan.items()],
+                               priority=2 * rank)
+        measured = [measure(spec, options, seed, pools[seed], store, data, device, precision)
+                    for seed in seeds]
     first = measured[0]
     numbers = first.numbers
 
