@@ -49,6 +49,11 @@ def test_ray_workers_give_the_verdicts_of_local_ones(classroom, ray_cluster):
     assert [row.as_dict() for row in remote] == [row.as_dict() for row in local]
     assert (classroom / "summary.csv").read_text() == summary
     assert str(classroom / "bob" / "report.pdf") in remote[1].verdict.pdf
+    result = CliRunner().invoke(app, ["verify", "--batch", str(classroom), "--json",
+                                      "--executor", "ray"])
+    assert result.exit_code == 1  # bob and carol swapped
+    assert [row["verdict"] for row in json.loads(result.output)] == \
+        [row.verdict.verdict for row in local]
 
 
 def test_batch_cli_honours_json_and_exits_non_zero_on_inconsistent(classroom):
