@@ -26,7 +26,7 @@ CONNECT_TIMEOUT_S = 5  # an unreachable address fails this fast (Ray itself retr
 class Cluster:
     """What the driver is connected to, and what one task can ask of it."""
 
-    address: str  # as given, or "local" for a Ray started for this command
+    address: str  # as given; "local": a Ray started for this command; "running": one found
     cpus: int  # all nodes together
     node_cpus: int  # the most of one node: a task asking for more would never start
     gpus: int
