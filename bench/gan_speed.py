@@ -21,7 +21,6 @@ A benchmark, not a test: it asserts nothing.
 
 import argparse
 import gzip
-import platform
 import statistics
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from build_time import cpu_description
 from torch.nn import functional as F
 from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
@@ -155,15 +155,6 @@ def where_time_goes(loss: str, images: torch.Tensor, repeats: int = 5) -> str:
     return f"{shares}, other {100 * (1 - sum(spent.values()) / total):.0f}%"
 
 
-def cpu_name() -> str:
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        lines = []
-    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
-    return names[0] if names else platform.processor() or platform.machine()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--turns", type=int, default=4)
@@ -174,7 +165,7 @@ def main() -> None:
     data = load_mnist_5k()
     images = as_float(data.train_images)
     kind = "AMX/AVX512-BF16" if cpu_has_bf16() else "no bf16 units (fp32 only)"
-    print(f"CPU: {cpu_name()}, {kind}, {args.threads} threads, "
+    print(f"CPU: {cpu_description()}, {kind}, {args.threads} threads, "
           f"torch {torch.__version__}; batch {BATCH}, fp32; median of {args.turns} turns of "
           f"{args.iterations} generator iterations")
     with tempfile.TemporaryDirectory() as root:

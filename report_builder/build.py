@@ -93,7 +93,8 @@ def build(options: BuildOptions, reporter: Reporter) -> BuildResult:
     # 1. Runs and measurements, seed by seed; the later seeds' runs queue from the start
     #    behind the first's, so workers never wait for a seed's figures or numbers.
     with cluster_for(options.executor, options.ray_address) as cluster, TrainingPool(
-            store, data, device, jobs_for(options, spec, cluster), reporter, cluster) as pool:
+            store, data, device, jobs_for(options.jobs, spec, cluster, device), reporter,
+            cluster) as pool:
         pools = {seeds[0]: pool} | {seed: pool.view(f"seed {seed}") for seed in seeds[1:]}
         for rank, seed in enumerate(seeds[1:], 1):
             plan = run_plan(spec, seed, precision)
@@ -173,14 +174,14 @@ def measure(spec: Spec, options: BuildOptions, seed: int, pool, store: RunStore,
     return Measured(seed, runs, numbers, evaluation, interpolation_rows)
 
 
-def jobs_for(options: BuildOptions, spec: Spec, cluster) -> int:
+def jobs_for(jobs: int | None, spec: Spec, cluster, device: str) -> int:
     """Runs in training at once: --jobs, else the cores here (at most 4) or the cluster's
     CPUs (its GPUs on CUDA), and at most the spec's max_jobs."""
-    if options.jobs is not None:
-        return options.jobs
+    if jobs is not None:
+        return jobs
     if cluster is None:
         available = default_jobs()
-    elif resolve_device(options.device) == "cuda":
+    elif device == "cuda":
         available = max(1, cluster.gpus)
     else:
         available = max(1, cluster.cpus)

@@ -156,7 +156,7 @@ class RayExecutor(Executor):
     def _settle(self, task, done: Future) -> None:
         with self._lock:
             future = self._pending.pop(task, None)
-        if future is None or future.done():
+        if future is None:  # cancelled by `shutdown`, which settled it
             return
         try:
             future.set_result(done.result())
@@ -173,11 +173,12 @@ class RayExecutor(Executor):
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         with self._lock:
             pending = dict(self._pending)
+            if cancel_futures:
+                self._pending.clear()  # settled here, not by `_settle`
         if cancel_futures:
             for task, future in pending.items():
                 self.ray.cancel(task, force=True)  # a killed task leaves its last checkpoint
-                future.cancel() or future.done() or future.set_exception(
-                    KeyboardInterrupt("cancelled"))
+                future.set_exception(KeyboardInterrupt("cancelled"))
         elif wait and pending:
             self.ray.wait(list(pending), num_returns=len(pending))
 

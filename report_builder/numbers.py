@@ -35,8 +35,7 @@ def significant(value: float, digits: int = 3) -> str:
     value = value + 0.0  # -0.0 prints as 0
     if abs(value) >= 10 ** digits and abs(value) < 1e9:
         return f"{value:.0f}"
-    text = f"{value:.{digits}g}"
-    return text[1:] if text.startswith("-") and float(text) == 0 else text
+    return f"{value:.{digits}g}"
 
 
 def epochs(n: float) -> str:

@@ -168,15 +168,26 @@ class RunStore:
         """
         key = key or run_key(config, data)
         self.root.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(self.root / f"{key}.lock")):
-            if retrain:
-                self._discard(key)
-            elif self.verified_info(key) is not None:
+        with self._lock(key):
+            if self._complete_or_cleared(key, retrain):
                 return "cached"
-            elif (self.entry(key) / "run.json").exists():
-                log.warning("cache entry %s is corrupt (checksum mismatch); retraining it", key)
-                self._discard(key)
             return self._train(name, key, config, data, device, on_batch, max_epochs)
+
+    def _lock(self, key: str) -> FileLock:
+        """One run's lock: whoever trains, resumes or files it holds it."""
+        return FileLock(str(self.root / f"{key}.lock"))
+
+    def _complete_or_cleared(self, key: str, retrain: bool) -> bool:
+        """Under the run's lock: True for a complete, intact entry (and no `retrain`);
+        otherwise a finished entry (damaged, or to retrain) is emptied and False."""
+        if retrain:
+            self._discard(key)
+        elif self.verified_info(key) is not None:
+            return True
+        elif (self.entry(key) / "run.json").exists():
+            log.warning("cache entry %s is corrupt (checksum mismatch); retraining it", key)
+            self._discard(key)
+        return False
 
     # A worker without this store (a Ray node without the cache folder) trains in a
     # scratch store: `resume_bytes` is what it starts from, `files` what it sends back,
@@ -203,10 +214,8 @@ class RunStore:
                      retrain: bool = False) -> bytes | None:
         """The state a run continues from (its last epoch checkpoint, else a shorter run's
         final one), or None to start from scratch; `retrain` discards the entry first."""
-        with FileLock(str(self.root / f"{key}.lock")):
-            if retrain or ((self.entry(key) / "run.json").exists()
-                           and self.verified_info(key) is None):
-                self._discard(key)
+        with self._lock(key):
+            self._complete_or_cleared(key, retrain)
             checkpoint = self.entry(key) / "checkpoint.pt"
             path = checkpoint if checkpoint.is_file() else self._head_start_path(config, data)
             return path.read_bytes() if path is not None else None
@@ -218,7 +227,7 @@ class RunStore:
     def receive(self, key: str, progress: Progress, files: dict[str, bytes]) -> Progress:
         """File a slice trained elsewhere: its checkpoint, or the finished entry."""
         entry = self.entry(key)
-        with FileLock(str(self.root / f"{key}.lock")):
+        with self._lock(key):
             if self.verified_info(key) is not None:
                 return "cached"  # another build finished it meanwhile
             if progress == "unfinished":
