@@ -24,10 +24,11 @@ from .answers import render_answers
 from .cluster import cluster_for
 from .data import Dataset, load_dataset, subset
 from .errors import ReportBuilderError
+from .estimate import RunEstimate, estimate, summary
 from .figures import Figure, save_figures
 from .jobs import Reporter, Request, TrainingPool, default_jobs
 from .measure import Evaluation
-from .plan import PlannedRun, planned_runs, record_build, run_plan
+from .plan import PlannedRun, planned_runs, record_build, record_started, run_plan
 from .render import render_report
 from .runs import Run, RunConfig, RunStore
 from .seeds import seed_spread
@@ -91,17 +92,15 @@ def build(options: BuildOptions, reporter: Reporter) -> BuildResult:
         check_data(run_plan(spec, seed, precision), data)
 
     # 1. Runs and measurements, seed by seed; the later seeds' runs queue from the start
-    #    behind the first's, so workers never wait for a seed's figures or numbers.
-    with cluster_for(options.executor, options.ray_address) as cluster, TrainingPool(
-            store, data, device, jobs_for(options.jobs, spec, cluster, device), reporter,
-            cluster) as pool:
-        pools = {seeds[0]: pool} | {seed: pool.view(f"seed {seed}") for seed in seeds[1:]}
-        for rank, seed in enumerate(seeds[1:], 1):
-            plan = run_plan(spec, seed, precision)
-            pools[seed].submit([request(options, name, config) for name, config in plan.items()],
-                               priority=2 * rank)
-        measured = [measure(spec, options, seed, pools[seed], store, data, device, precision)
-                    for seed in seeds]
+    #    behind the first's, so workers never wait for a seed's figures or numbers. First,
+    #    what will train and for about how long.
+    with cluster_for(options.executor, options.ray_address) as cluster:
+        jobs = jobs_for(options.jobs, spec, cluster, device)
+        reporter.note(summary(training_estimates(spec, options, store, data, device,
+                                                 precision, jobs), jobs, len(data.train_labels),
+                              "; --dry-run lists each run"))
+        measured, nodes = train_and_measure(spec, options, seeds, store, data, device,
+                                            precision, jobs, reporter, cluster)
     first = measured[0]
     numbers = first.numbers
 
@@ -116,8 +115,23 @@ def build(options: BuildOptions, reporter: Reporter) -> BuildResult:
     figure_files = save_figures(figures, options.out / "figures")
     pdf = render_report(spec, options, numbers, answers, figure_files, first.runs)
     return BuildResult(pdf, first.runs, numbers, time.perf_counter() - started,
-                       cluster.describe() if cluster else None, pool.nodes,
+                       cluster.describe() if cluster else None, nodes,
                        {m.seed: m.runs for m in measured[1:]})
+
+
+def train_and_measure(spec: Spec, options: BuildOptions, seeds: tuple[int, ...],
+                      store: RunStore, data: Dataset, device: str, precision: str, jobs: int,
+                      reporter: Reporter, cluster) -> tuple[list["Measured"], dict]:
+    """Every seed's runs trained (or loaded) and measured; and on Ray, where each trained."""
+    with TrainingPool(store, data, device, jobs, reporter, cluster) as pool:
+        pools = {seeds[0]: pool} | {seed: pool.view(f"seed {seed}") for seed in seeds[1:]}
+        for rank, seed in enumerate(seeds[1:], 1):
+            plan = run_plan(spec, seed, precision)
+            pools[seed].submit([request(options, name, config) for name, config in plan.items()],
+                               priority=2 * rank)
+        measured = [measure(spec, options, seed, pools[seed], store, data, device, precision)
+                    for seed in seeds]
+    return measured, pool.nodes
 
 
 def request(options: BuildOptions, name: str, run_config: RunConfig) -> Request:
@@ -131,6 +145,7 @@ def measure(spec: Spec, options: BuildOptions, seed: int, pool, store: RunStore,
     # The judge and the search's chain (grid, kept betas, tuned run) have priority; the
     # fixed runs fill workers whenever the chain is waiting on something.
     plan = run_plan(spec, seed, precision)
+    record_started(store, spec, options.profile, data, seed, precision, plan)
     first = [name for name in plan if name not in spec.runs]
     test_images = as_float(data.test_images, device)
     pool.submit([request(options, name, plan[name]) for name in first])
@@ -142,9 +157,12 @@ def measure(spec: Spec, options: BuildOptions, seed: int, pool, store: RunStore,
                             data, test_images, data.test_labels, spec.samples, seed + 1)
     search_table, kept = None, []
     if spec.beta_search:
+        def decided_request(name: str, config: RunConfig) -> Request:
+            record_started(store, spec, options.profile, data, seed, precision, {name: config})
+            return request(options, name, config)
+
         search_table, kept, decided = beta_search.search(
-            spec, seed, precision, pool, runs, evaluation,
-            lambda name, config: request(options, name, config))
+            spec, seed, precision, pool, runs, evaluation, decided_request)
         plan |= decided
     runs.update(pool.wait([name for name in plan if name not in runs]))
     record_build(store, spec, options.profile, data, seed, precision, plan,
@@ -203,19 +221,55 @@ def judge_numbers(spec: Spec, judge: ev.Judge, data: Dataset, device: str) -> di
             "real_images": ev.judge_images(judge, real)}
 
 
-def inspect_plan(options: BuildOptions) -> list[PlannedRun]:
+@dataclass
+class Inspection:
+    """What a build would do: each run's state, and for those that would train, the
+    images they see and an estimate of their time here (`--dry-run`)."""
+
+    rows: list[PlannedRun]
+    estimates: dict[str, RunEstimate]
+    jobs: int
+    train_images: int
+
+
+def inspect_plan(options: BuildOptions, with_estimates: bool = True) -> Inspection:
     """What a build with these options would train or reuse, and why; trains nothing."""
     spec = with_profile(load_spec(options.problem), options.profile)
     data = load_data(spec, options)
-    precision = resolve_precision(options.precision, resolve_device(options.device))
+    device = resolve_device(options.device)
+    precision = resolve_precision(options.precision, device)
+    store = RunStore(options.cache_dir)
+    rows = planned_rows(spec, options, store, data, precision)
+    jobs = jobs_for(options.jobs, spec, None, device)
+    estimates = training_estimates(spec, options, store, data, device, precision, jobs,
+                                   rows) if with_estimates else []
+    return Inspection(rows, {estimate.name: estimate for estimate in estimates}, jobs,
+                      len(data.train_labels))
+
+
+def planned_rows(spec: Spec, options: BuildOptions, store: RunStore, data: Dataset,
+                 precision: str) -> list[PlannedRun]:
+    """Every seed's planned runs, named as the build's bars name them."""
     seeds = options.seeds or (options.seed,)
     rows = []
     for seed in seeds:
-        planned = planned_runs(spec, RunStore(options.cache_dir), data, options.profile, seed,
-                               precision, options.retrain)
-        tag = f" · seed {seed}" if seed != seeds[0] else ""  # as the build's bars name them
+        planned = planned_runs(spec, store, data, options.profile, seed, precision,
+                               options.retrain)
+        tag = f" · seed {seed}" if seed != seeds[0] else ""
         rows += [replace(row, name=row.name + tag) for row in planned]
     return rows
+
+
+def training_estimates(spec: Spec, options: BuildOptions, store: RunStore, data: Dataset,
+                       device: str, precision: str, jobs: int,
+                       rows: list[PlannedRun] | None = None) -> list[RunEstimate]:
+    """How long each run that will train should take here (one trained for two names
+    counts once)."""
+    rows = rows if rows is not None else planned_rows(spec, options, store, data, precision)
+    to_train = {row.name: row.config for row in rows
+                if not row.cached and row.config is not None
+                and not row.reason.startswith("same run as")}
+    return estimate(to_train, store, data, device, jobs)
 
 
 def check_writable(out: Path) -> None:

@@ -1,5 +1,6 @@
 """`build-report`: thin Typer commands. torch is imported only when a command needs it,
-so `--help` and `list` stay fast. A ReportBuilderError becomes one line and exit 1."""
+so `--help` and `list` stay fast. One handler (`ProblemGroup.invoke`) turns what a user can
+act on into one line: a ReportBuilderError or a full disk is exit 1, Ctrl-C exit 130."""
 
 import logging
 from pathlib import Path
@@ -22,8 +23,13 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from .errors import ReportBuilderError
+from .files import FULL_DISK
 
 console = Console(stderr=True)
+
+
+INTERRUPTED = ("interrupted: run the same command again; finished runs and epochs are kept "
+               "and it resumes from there")
 
 
 class ProblemGroup(TyperGroup):
@@ -33,6 +39,23 @@ class ProblemGroup(TyperGroup):
         if args and args[0] not in self.commands and not args[0].startswith("-"):
             return "build", self.commands["build"], args
         return super().resolve_command(ctx, args)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ReportBuilderError as err:
+            _fail(str(err))
+        except KeyboardInterrupt:
+            # Workers never see the Ctrl-C (processes.py); cleanup already ran on the way
+            # here, so this is the only line.
+            console.print(INTERRUPTED, highlight=False, soft_wrap=True)
+            raise typer.Exit(130) from None
+        except OSError as err:
+            if err.errno not in FULL_DISK:
+                raise
+            where = Path(err.filename).parent if err.filename else "the output or cache folder"
+            _fail(f"no space left on the device holding {where}: free some space there, or "
+                  "build to another disk (--out DIR, --cache-dir DIR)")
 
 
 app = typer.Typer(
@@ -50,6 +73,9 @@ class RichReporter:
     def __init__(self, progress: Progress):
         self.progress = progress
         self.tasks: dict[str, TaskID] = {}
+
+    def note(self, text: str) -> None:
+        self.progress.console.print(text, highlight=False, soft_wrap=True)
 
     def start(self, name: str, total: int, note: str) -> None:
         self.tasks[name] = self.progress.add_task(name, total=total, losses=note)
@@ -159,18 +185,12 @@ def build(
     options = _options(problem, out, dataset, data_root, profile, seed, device, precision, jobs,
                        cache_dir, retrain, allow_long_answers, seeds=seeds, executor=executor,
                        ray_address=ray_address)
-    try:
-        if dry_run:
-            return _print_plan(options, title="dry run: nothing is trained")
-        from .build import build as run_build
+    if dry_run:
+        return _print_plan(options, title="dry run: nothing is trained")
+    from .build import build as run_build
 
-        with _progress() as progress:
-            result = run_build(options, RichReporter(progress))
-    except ReportBuilderError as err:
-        _fail(str(err))
-    except KeyboardInterrupt:
-        console.print("interrupted: run the same command again to resume from the last epoch")
-        raise typer.Exit(130) from None
+    with _progress() as progress:
+        result = run_build(options, RichReporter(progress))
     _print_summary(result)
 
 
@@ -196,19 +216,13 @@ def _options(problem, out, dataset, data_root, profile, seed, device, precision,
     from .seeds import parse_seeds
     from .spec import load_spec, with_profile
 
-    try:
-        spec = with_profile(load_spec(problem), profile)  # an unknown problem fails first
-    except ReportBuilderError as err:
-        _fail(str(err))
+    spec = with_profile(load_spec(problem), profile)  # an unknown problem fails first
     names = run_names(spec)
     unknown = [name for name in retrain or () if name != "all" and name not in names]
     if unknown:
         _fail(f"--retrain {unknown[0]}: {problem} has no run of that name; use all or one of "
               f"{', '.join(names)}")
-    try:
-        seed_list = parse_seeds(seeds) if seeds is not None else ()
-    except ReportBuilderError as err:
-        _fail(str(err))
+    seed_list = parse_seeds(seeds) if seeds is not None else ()
     return BuildOptions(
         problem=problem, out=out or Path("outputs") / problem, cache_dir=cache_dir,
         dataset=dataset, data_root=data_root, profile=profile,
@@ -219,29 +233,44 @@ def _options(problem, out, dataset, data_root, profile, seed, device, precision,
 
 
 def _print_plan(options, title: str, details: bool = False) -> None:
-    from .build import inspect_plan
+    """--dry-run: each run, whether it would train and why, the images it would see and
+    about how long it would take here. `status` (details): size, time and losses."""
+    from .estimate import duration, summary
 
-    rows = inspect_plan(options)
+    inspection = _inspect(options, with_estimates=not details)
     table = Table(title=title, title_justify="left")
-    for column in ("run", "state", "why") + (("MB", "train s", "final losses") if details
-                                             else ()):
-        table.add_column(column)
-    for row in rows:
+    extra = ("MB", "train s", "final losses") if details else ("images", "about")
+    for column in ("run", "state", "why", *extra):
+        table.add_column(column, justify="right" if column in ("MB", "train s", "about")
+                         else "left")
+    for row in inspection.rows:
         state = "cached" if row.cached else ("stale" if row.reason.startswith(
             ("changed", "training code", "built by an earlier")) else "missing")
-        if not details:
-            state = "cached" if row.cached else "will train"
         cells = [row.name, state, row.reason]
         if details:
             final = row.info["final"] if row.info else {}
             cells += [f"{row.size_mb:.1f}" if row.size_mb else "",
                       f"{row.info['train_seconds']:.0f}" if row.info else "",
                       "  ".join(f"{k} {v:.4g}" for k, v in final.items() if k != "loss")]
+        else:
+            cells[1] = "cached" if row.cached else "will train"
+            estimate = inspection.estimates.get(row.name)
+            cells += [estimate.images, duration(estimate.seconds)] if estimate else ["", ""]
         table.add_row(*cells)
     Console().print(table)
-    cached = sum(row.cached for row in rows)
-    total_mb = sum(row.size_mb for row in rows)
-    typer.echo(f"{cached} of {len(rows)} runs cached, {total_mb:.0f} MB in {options.cache_dir}")
+    cached = sum(row.cached for row in inspection.rows)
+    total_mb = sum(row.size_mb for row in inspection.rows)
+    typer.echo(f"{cached} of {len(inspection.rows)} runs cached, {total_mb:.0f} MB in "
+               f"{options.cache_dir}")
+    if not details:
+        typer.echo(summary(list(inspection.estimates.values()), inspection.jobs,
+                           inspection.train_images))
+
+
+def _inspect(options, with_estimates: bool):
+    from .build import inspect_plan
+
+    return inspect_plan(options, with_estimates)
 
 
 # What the summary table shows of a run, where the run measured it: (column, path, format).
@@ -312,10 +341,7 @@ def status(
     _setup_logging(False)
     options = _options(problem, None, dataset, data_root, profile, seed, "auto", precision, 1,
                        cache_dir, None, False)
-    try:
-        _print_plan(options, title=f"{problem} ({profile} profile)", details=True)
-    except ReportBuilderError as err:
-        _fail(str(err))
+    _print_plan(options, title=f"{problem} ({profile} profile)", details=True)
 
 
 @app.command()
@@ -323,15 +349,55 @@ def clean(
     cache_dir: CacheDir = Path("outputs/runs"),
     keep_latest: Annotated[bool, typer.Option(
         "--keep-latest", help="Also keep the runs the latest builds used, even if stale.")] = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="List what would be removed, and why; remove nothing.")] = False,
+    yes: Annotated[bool, typer.Option(
+        "--yes", help="Remove runs a problem's latest build used without asking.")] = False,
 ) -> None:
     """Remove cached runs that no spec uses any more."""
-    from .plan import clean as clean_cache
-    from .plan import keys_in_use
+    from .clean import remove, survey
     from .runs import RunStore
 
     store = RunStore(cache_dir)
-    removed, freed = clean_cache(store, keys_in_use(store, keep_latest))
-    typer.echo(f"removed {removed} cache entries ({freed:.0f} MB) from {cache_dir}")
+    found = survey(store, keep_latest)
+    for warning in found.warnings:
+        console.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False,
+                      soft_wrap=True)
+    if dry_run:
+        if found.unused:
+            _print_unused(found.unused, "dry run: clean would remove")
+        typer.echo(f"would remove {len(found.unused)} cache entries ({found.size_mb:.0f} MB) "
+                   f"from {cache_dir}")
+        return
+    latest = [entry for entry in found.unused if entry.latest]
+    if latest and not yes:
+        problems = ", ".join(sorted({entry.problem for entry in latest}))
+        what = (f"{len(latest)} of these runs ({sum(e.size_mb for e in latest):.0f} MB) are "
+                f"the ones the latest build of {problems} used")
+        if not _interactive():
+            _fail(f"{what}; see them with clean --dry-run and remove them with --yes")
+        _print_unused(found.unused, "clean would remove")
+        if not typer.confirm(f"{what}. Remove all {len(found.unused)}?", default=False):
+            typer.echo("nothing removed")
+            return
+    freed = remove(store, found.unused)
+    typer.echo(f"removed {len(found.unused)} cache entries ({freed:.0f} MB) from {cache_dir}")
+
+
+def _interactive() -> bool:
+    import sys
+
+    return sys.stdin.isatty()
+
+
+def _print_unused(unused, title: str) -> None:
+    table = Table(title=title, title_justify="left")
+    for column in ("run", "problem", "MB", "why unused", "key"):
+        table.add_column(column, justify="right" if column == "MB" else "left")
+    for entry in unused:
+        table.add_row(entry.run, entry.problem + (" (latest build)" if entry.latest else ""),
+                      f"{entry.size_mb:.1f}", entry.why, entry.key)
+    Console().print(table)
 
 
 @app.command()
@@ -347,10 +413,7 @@ def notebook(
     from .notebook import export_notebook
 
     build_dir = build_dir or Path("outputs") / problem
-    try:
-        path = export_notebook(build_dir, out or build_dir / f"{problem}.ipynb", cache_dir)
-    except ReportBuilderError as err:
-        _fail(str(err))
+    path = export_notebook(build_dir, out or build_dir / f"{problem}.ipynb", cache_dir)
     typer.echo(f"notebook: {path}")
 
 
@@ -408,25 +471,22 @@ def verify(
         _fail("--executor and --ray-address are for --batch DIR (one PDF verifies here)")
     if ray_address and executor != "ray":
         _fail("--ray-address is for Ray: add --executor ray")
-    try:
-        items = _items(problem)
-        if batch is not None:
-            rows = _verify_batch(batch, items, problem or "", as_json, executor, ray_address)
-            verdicts = [row.verdict for row in rows]
-            if as_json:
-                typer.echo(json.dumps([row.as_dict() for row in rows], indent=2))
+    items = _items(problem)
+    if batch is not None:
+        rows = _verify_batch(batch, items, problem or "", as_json, executor, ray_address)
+        verdicts = [row.verdict for row in rows]
+        if as_json:
+            typer.echo(json.dumps([row.as_dict() for row in rows], indent=2))
+    else:
+        if pdf is None:
+            _fail("give a PDF to verify, or --batch DIR")
+        verdict = checks.verify_submission(pdf, notebook_file, items, problem or "") \
+            if notebook_file is not None else checks.verify_build(pdf)
+        verdicts = [verdict]
+        if as_json:
+            typer.echo(json.dumps(verdict.as_dict(), indent=2))
         else:
-            if pdf is None:
-                _fail("give a PDF to verify, or --batch DIR")
-            verdict = checks.verify_submission(pdf, notebook_file, items, problem or "") \
-                if notebook_file is not None else checks.verify_build(pdf)
-            verdicts = [verdict]
-            if as_json:
-                typer.echo(json.dumps(verdict.as_dict(), indent=2))
-            else:
-                _print_verdict(verdict)
-    except ReportBuilderError as err:
-        _fail(str(err))
+            _print_verdict(verdict)
     if any(v.verdict == checks.INCONSISTENT for v in verdicts):
         raise typer.Exit(1)
 

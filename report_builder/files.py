@@ -1,10 +1,15 @@
 """Atomic file writes: a reader sees the old file or the new one, never half of one."""
 
+import errno
 import hashlib
 import json
 import os
 import tempfile
 from pathlib import Path
+
+from .errors import ReportBuilderError
+
+FULL_DISK = (errno.ENOSPC, errno.EDQUOT)
 
 
 def _umask() -> int:
@@ -19,8 +24,14 @@ FILE_MODE = 0o666 & ~_umask()
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write `path` whole or not at all. A full disk is one line naming the folder and what
+    it was writing; the file as it was before stays."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as err:
+        _raise_if_full(err, path, data)
+        raise
     try:
         os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as handle:
@@ -28,9 +39,19 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            _raise_if_full(err, path, data)
         raise
+
+
+def _raise_if_full(err: OSError, path: Path, data: bytes) -> None:
+    if err.errno in FULL_DISK:
+        raise ReportBuilderError(
+            f"no space left on the device holding {path.parent} (writing {path.name}, "
+            f"{len(data) / 2**20:.1f} MB): free some space there, or build to another disk "
+            "(--out DIR, --cache-dir DIR); the earlier PDF and the trained runs are kept") from None
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -35,6 +35,7 @@ from . import families
 from .data import Dataset
 from .errors import ReportBuilderError
 from .files import atomic_write_bytes
+from .processes import block_sigint_in_this_thread, sigint_blocked, stop_now
 from .runs import Progress, Run, RunConfig, RunStore, run_key
 
 log = logging.getLogger(__name__)
@@ -46,12 +47,14 @@ SLICE_STEPS = 300
 
 
 class Reporter(Protocol):
+    def note(self, text: str) -> None: ...  # a line for the user, before the bars
     def start(self, name: str, total: int, note: str) -> None: ...
     def advance(self, name: str, completed: int, losses: dict[str, float]) -> None: ...
     def finish(self, name: str, note: str) -> None: ...
 
 
 class SilentReporter:
+    def note(self, text): pass
     def start(self, name, total, note): pass
     def advance(self, name, completed, losses): pass
     def finish(self, name, note): pass
@@ -183,6 +186,7 @@ class TrainingPool:
         self._dispatcher.start()
 
     def _dispatch(self) -> None:
+        block_sigint_in_this_thread()  # the workers it starts inherit that (processes.py)
         while not self._closing.is_set():
             with self._lock:
                 for key, (future, priority, request) in list(self._running.items()):
@@ -238,11 +242,12 @@ class LocalWorkers:
         self.store, self.data = store, data
         self.threads = max(1, (os.cpu_count() or 1) // jobs)
         context = multiprocessing.get_context("spawn")  # fork after torch threads can hang
-        self._manager = context.Manager()
+        with sigint_blocked():  # Ctrl-C is the build's to handle (processes.py)
+            self._manager = context.Manager()
+            self._executor = ProcessPoolExecutor(jobs, mp_context=context)
         self._messages = self._manager.Queue()
         self._pump = threading.Thread(target=_pump, args=(self._take, reporter), daemon=True)
         self._pump.start()
-        self._executor = ProcessPoolExecutor(jobs, mp_context=context)
 
     def train(self, request: Request, key: str, max_epochs: int) -> Future:
         return self._executor.submit(_train_one, self.store.root, request, key, self.data,
@@ -258,7 +263,10 @@ class LocalWorkers:
         return None if message is None else [message]
 
     def close(self, cancel: bool) -> None:
-        self._executor.shutdown(wait=not cancel, cancel_futures=True)
+        if cancel:
+            stop_now(self._executor)
+        else:
+            self._executor.shutdown(wait=True, cancel_futures=True)
         self._messages.put(None)
         self._pump.join()
         self._manager.shutdown()

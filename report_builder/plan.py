@@ -6,7 +6,7 @@ same problem, profile, data and seed, recorded in `<cache>/index.json`.
 """
 
 import json
-import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from .analyses import beta_search
 from .data import Dataset
 from .files import atomic_write_json
 from .runs import RunConfig, RunStore, code_version, run_key
-from .spec import RunSpec, Spec, load_spec, with_profile
+from .spec import RunSpec, Spec
 
 
 def run_config(run: RunSpec, seed: int, precision: str) -> RunConfig:
@@ -61,22 +61,45 @@ def read_index(store: RunStore) -> dict:
         return {}
 
 
+def record_started(store: RunStore, spec: Spec, profile: str, data: Dataset, seed: int,
+                   precision: str, configs: dict[str, RunConfig]) -> None:
+    """Before training: the runs this build will train are in use from now on, so that
+    `clean` after an interrupted build keeps what it trained. The search's decision from
+    the last finished build stays until this one makes its own."""
+    def started(record: dict | None) -> dict:
+        record = record or {"kept_betas": [], "chosen_beta": None, "runs": {}}
+        return record | _build_fields(spec, profile, data, seed, precision) | {
+            "runs": record["runs"] | _runs(configs, {name: run_key(config, data)
+                                                     for name, config in configs.items()})}
+
+    _update_index(store, build_id(spec, profile, data, seed, precision), started)
+
+
 def record_build(store: RunStore, spec: Spec, profile: str, data: Dataset, seed: int,
                  precision: str, configs: dict[str, RunConfig], keys: dict[str, str],
                  kept_betas: list[float], chosen_beta: float) -> None:
     """Remember which key each run name had in this build (for --dry-run and clean)."""
+    finished = _build_fields(spec, profile, data, seed, precision) | {
+        "kept_betas": kept_betas, "chosen_beta": chosen_beta, "runs": _runs(configs, keys)}
+    _update_index(store, build_id(spec, profile, data, seed, precision), lambda _: finished)
+
+
+def _build_fields(spec: Spec, profile: str, data: Dataset, seed: int, precision: str) -> dict:
+    return {"problem": spec.problem, "profile": profile, "data": data.fingerprint,
+            "seed": seed, "precision": precision,
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+def _runs(configs: dict[str, RunConfig], keys: dict[str, str]) -> dict:
+    return {name: {"key": keys[name], "config": configs[name].as_dict(),
+                   "code": code_version(configs[name])} for name in configs}
+
+
+def _update_index(store: RunStore, build: str, change) -> None:
     store.root.mkdir(parents=True, exist_ok=True)
     with FileLock(str(store.root / "index.json.lock")):
         index = read_index(store)
-        index[build_id(spec, profile, data, seed, precision)] = {
-            "problem": spec.problem, "profile": profile, "data": data.fingerprint,
-            "seed": seed, "precision": precision,
-            "kept_betas": kept_betas,
-            "chosen_beta": chosen_beta,
-            "runs": {name: {"key": keys[name], "config": configs[name].as_dict(),
-                            "code": code_version(configs[name])}
-                     for name in configs},
-        }
+        index[build] = change(index.get(build))
         atomic_write_json(store.root / "index.json", index)
 
 
@@ -88,6 +111,7 @@ class PlannedRun:
     reason: str  # why it would train, or "" when cached
     info: dict | None  # run.json of a cached entry
     size_mb: float
+    config: RunConfig | None = None  # for a run the search decides later, one like it
 
 
 def why_stale(name: str, config: RunConfig, last: dict | None) -> str:
@@ -127,50 +151,27 @@ def planned_runs(spec: Spec, store: RunStore, data: Dataset, profile: str, seed:
         if first_name.setdefault(key, name) != name:  # the build trains it once, for both
             reason = f"same run as {first_name[key]}" + (f"; {reason}" if reason else "")
         rows.append(PlannedRun(name, key, info is not None and not forced, reason, info,
-                               _size_mb(store.entry(key))))
+                               size_mb(store.entry(key)), config))
     if last is None and spec.beta_search:
-        rows.append(PlannedRun(spec.beta_search.run, "?", False,
-                               "β chosen by the search first", None, 0.0))
+        rows += _undecided(spec, seed, precision)
     return rows
 
 
-def keys_in_use(store: RunStore, keep_latest: bool) -> set[str]:
-    """Keys the current specs would use for every build recorded in the index.
-
-    With keep_latest, also the keys those builds actually used (even if a spec or the
-    code has changed since).
-    """
-    keep = set()
-    for record in read_index(store).values():
-        try:
-            spec = with_profile(load_spec(record["problem"]), record["profile"])
-        except Exception:  # a problem or profile that no longer exists uses nothing
-            spec = None
-        if spec is not None:
-            configs = run_plan(spec, record["seed"], record["precision"])
-            configs |= decided_plan(spec, record["seed"], record["precision"],
-                                    record["kept_betas"], record["chosen_beta"])
-            keep |= {run_key(config, record["data"]) for config in configs.values()}
-        if keep_latest:
-            keep |= {run["key"] for run in record["runs"].values()}
-    return keep
+def _undecided(spec: Spec, seed: int, precision: str) -> list[PlannedRun]:
+    """The runs the search will decide, with configs like theirs (only β differs, which
+    costs nothing): what an estimate of the build's time needs."""
+    search = spec.beta_search
+    kept = search.betas[:search.halving.keep] if search.halving else []
+    like = beta_search.decided_plan(spec, seed, precision, kept, search.betas[0])
+    rows = [PlannedRun(f"search_beta_kept{i}_e{search.search_epochs}", "?", False,
+                       "a β the first rung keeps", None, 0.0, config)
+            for i, config in enumerate((config for name, config in like.items()
+                                        if name != search.run), 1)]
+    return rows + [PlannedRun(search.run, "?", False, "β chosen by the search first", None,
+                              0.0, like[search.run])]
 
 
-def clean(store: RunStore, keep: set[str]) -> tuple[int, float]:
-    """Remove every cache entry whose key is not in `keep`; return (count, MB freed)."""
-    removed, freed = 0, 0.0
-    if not store.root.is_dir():
-        return 0, 0.0
-    for entry in store.root.iterdir():
-        if entry.is_dir() and entry.name not in keep:
-            freed += _size_mb(entry)
-            shutil.rmtree(entry)
-            Path(f"{entry}.lock").unlink(missing_ok=True)
-            removed += 1
-    return removed, freed
-
-
-def _size_mb(folder: Path) -> float:
+def size_mb(folder: Path) -> float:
     if not folder.is_dir():
         return 0.0
     return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file()) / 2**20

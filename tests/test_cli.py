@@ -1,5 +1,7 @@
 """Bad input: one line on stderr, exit code 1, nothing built lost."""
 
+import re
+
 import pytest
 from typer.testing import CliRunner
 
@@ -102,6 +104,9 @@ def test_dry_run_trains_nothing_and_says_why(tmp_path):
                     "--cache-dir", str(tmp_path / "runs"))
     assert result.exit_code == 0, result.output
     assert "never built" in result.output and "will train" in result.output
+    assert "1,000 × 1 epoch" in result.output  # the images each run sees
+    assert re.search(r"will train \d+ runs \(1,000 training images × 1–5 epochs\): about "
+                     r"\d+ s on this machine, \d at a time", result.output)
     assert not (tmp_path / "runs").exists()
 
 

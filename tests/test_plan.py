@@ -1,6 +1,6 @@
 from report_builder.analyses.beta_search import tuned_plan
-from report_builder.plan import clean, keys_in_use, planned_runs, record_build, run_plan
-from report_builder.runs import RunConfig, RunStore, run_key
+from report_builder.plan import planned_runs, record_build, run_plan
+from report_builder.runs import RunStore, run_key
 from report_builder.spec import load_spec, with_profile
 
 
@@ -42,21 +42,6 @@ def test_dry_run_says_why_each_run_would_train(tmp_path, tiny):
     assert rows["vae_tuned"].reason == "changed: epochs 1 → 3"
     forced = planned_runs(spec, store, tiny, "quick", 0, "fp32", retrain=("classifier",))
     assert next(r for r in forced if r.name == "classifier").reason == "--retrain"
-
-
-def test_clean_removes_what_no_spec_uses(tmp_path, tiny):
-    spec, store = quick(), RunStore(tmp_path)
-    plan = run_plan(spec, 0, "fp32")
-    used = store.get("classifier", plan["classifier"], tiny, "cpu")
-    orphan = store.get("old", RunConfig.make("conv_ae", 1, nz=4), tiny, "cpu")
-    plan |= tuned_plan(spec, 0, "fp32", 1e-3)
-    keys = {name: run_key(config, tiny) for name, config in plan.items()}
-    record_build(store, spec, "quick", tiny, 0, "fp32", plan, keys, [], 1e-3)
-    keep = keys_in_use(store, keep_latest=False)
-    assert used.key in keep and orphan.key not in keep
-    removed, _ = clean(store, keep)
-    assert removed == 1
-    assert store.is_complete(used.key) and not store.entry(orphan.key).exists()
 
 
 def test_a_run_equal_to_another_problems_run_has_its_key_and_trains_once(tmp_path, tiny):

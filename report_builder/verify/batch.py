@@ -12,7 +12,6 @@ import csv
 import io
 import os
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import numpy as np
 
 from ..errors import ReportBuilderError
 from ..files import atomic_write_text
+from ..processes import stopped_on_error, worker_pool
 from . import figures as match
 from .submission import Handed, Submission, check_items, compare, load_notebook, load_submission
 from .verdict import Evidence, Verdict
@@ -101,7 +101,7 @@ def _executor(workers: int, cluster):
     # The platform's default start (fork on Linux): the workers run only this package's
     # image and PDF code, never torch, so a caller's OpenMP threads cannot bite them; and
     # unlike spawn it does not re-run a TA's unguarded script or notebook in each worker.
-    return ProcessPoolExecutor(workers)
+    return worker_pool(workers)
 
 
 def _reading(folder: Path, shipped: bool) -> tuple:
@@ -122,7 +122,7 @@ def verify_batch(root: Path, items: dict[str, list[str]] | None, problem: str,
     folders = student_folders(root)
     total = 2 * len(folders)
     workers = max(1, min(jobs or os.cpu_count() or 1, len(folders)))
-    with _executor(workers, cluster) as pool:
+    with stopped_on_error(_executor(workers, cluster)) as pool:
         reading = [pool.submit(_one_thread, *_reading(folder, cluster is not None))
                    for folder in folders]
         loaded = {}
