@@ -169,9 +169,16 @@ class RunStore:
         key = key or run_key(config, data)
         self.root.mkdir(parents=True, exist_ok=True)
         with self._lock(key):
+            self._drop_temporaries(key)
             if self._complete_or_cleared(key, retrain):
                 return "cached"
             return self._train(name, key, config, data, device, on_batch, max_epochs)
+
+    def _drop_temporaries(self, key: str) -> None:
+        """Under the run's lock: half-written files of a worker that was stopped mid-write
+        (Ctrl-C ends workers at once; files.py writes a temporary, then renames it)."""
+        for temporary in self.entry(key).glob(".*.tmp"):
+            temporary.unlink(missing_ok=True)
 
     def _lock(self, key: str) -> FileLock:
         """One run's lock: whoever trains, resumes or files it holds it."""

@@ -138,3 +138,14 @@ def test_kill_9_mid_run_then_resume_gives_the_uninterrupted_model(tmp_path, mnis
     for a, b in zip(resumed.model.state_dict().values(), fresh.model.state_dict().values(),
                     strict=True):
         assert a.equal(b)
+
+
+def test_a_half_written_file_of_a_stopped_worker_is_dropped_when_the_run_goes_on(tmp_path,
+                                                                                  tiny):
+    store = RunStore(tmp_path)
+    config = RunConfig.make("conv_ae", 1, nz=4)
+    key = run_key(config, tiny)
+    store.entry(key).mkdir(parents=True)
+    (store.entry(key) / ".checkpoint.pt.x1y2.tmp").write_bytes(b"half")
+    assert store.advance("ae", config, tiny, "cpu") == "finished"
+    assert not list(store.entry(key).glob(".*.tmp")) and store.is_complete(key)
