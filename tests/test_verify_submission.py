@@ -55,8 +55,8 @@ def test_a_genuine_pair_of_screenshots_is_consistent(alice_files):
     assert verdict.verdict == CONSISTENT, verdict.evidence
     assert not by_status(verdict, "unverifiable") and not by_status(verdict, "contradicted")
     assert len(by_status(verdict, "confirmed")) >= 8
-    # The preview (cell 2) shows the data set's own digits: no note, no evidence.
-    assert not [e for e in verdict.evidence if e.what == "notebook figures"]
+    unshown = [e for e in verdict.evidence if e.what == "notebook figures"]
+    assert [e.detail for e in unshown] == ["cell 2 (In [1])"]  # the preview, as a note
 
 
 def test_numbers_of_a_genuine_pair(alice_files):

@@ -26,31 +26,10 @@ class Pictures:
 
     figures: list[Figure]
     pictures: list[match.Picture | None]
-    common: frozenset[int] = frozenset()  # figures the course's starter notebook shows
 
     @classmethod
     def of(cls, figures: list[Figure]) -> "Pictures":
         return cls(figures, [match.picture(f) for f in figures])
-
-    @property
-    def candidates(self) -> list[match.Picture | None]:
-        """What a PDF figure may be matched with: not the data set's own images, not the
-        starter notebook's outputs."""
-        return [None if p is None or p.data_set or n in self.common else p
-                for n, p in enumerate(self.pictures)]
-
-    def without(self, starter: "Pictures | None") -> "Pictures":
-        """These figures, those the starter notebook shows marked common."""
-        if starter is None:
-            return self
-        shown = {n for n, p in enumerate(self.pictures) if p is not None
-                 and in_starter(p, starter)}
-        return replace(self, common=self.common | shown)
-
-
-def in_starter(picture: match.Picture, starter: Pictures) -> bool:
-    return any(max(match.same(picture, s), match.located(picture, s)) >= match.SAME
-               for s in starter.pictures if s is not None)
 
 
 @dataclass(frozen=True)
@@ -77,11 +56,6 @@ def load_submission(path: Path) -> Submission:
 def load_notebook(path: Path) -> Handed:
     notebook = read_notebook(path)
     return Handed(notebook, Pictures.of(notebook.figures))
-
-
-def load_starter(path: Path | None) -> Pictures | None:
-    """The course's starter notebook (`--starter`): its outputs are every student's."""
-    return None if path is None else load_notebook(path).figures
 
 
 @dataclass(frozen=True)
@@ -158,11 +132,8 @@ def _one_each(shown: list[Shown]) -> list[Shown]:
 def _shown(label: str, pixels, picture: match.Picture, notebook: Pictures,
            depth: int) -> list[Shown]:
     """A picture that is not a notebook figure as a whole may be two outputs in one
-    screenshot: its halves are tried, and kept when they show more notebook figures.
-    The data set's own images (a preview, inputs alone) are matched with nothing."""
-    if picture.data_set:
-        return [Shown(label, picture, -1, -1.0, {})]
-    index, score, whole_match, scores = best_match(picture, notebook.candidates)
+    screenshot: its halves are tried, and kept when they show more notebook figures."""
+    index, score, whole_match, scores = best_match(picture, notebook.pictures)
     whole = [Shown(label, picture, index, score, scores)]
     halves = match.halves(pixels) if depth and not whole_match else []
     if len(halves) < 2:
@@ -175,21 +146,18 @@ def _shown(label: str, pixels, picture: match.Picture, notebook: Pictures,
     return parts if len(found) > (index >= 0) else whole
 
 
-def compare_figures(pdf: Pictures, notebook: Pictures, common: frozenset[int] = frozenset(),
-                    starter: Pictures | None = None) -> list[Evidence]:
-    """`common`: notebook figures that other students' notebooks show too (batch);
-    `starter`: the course's starter notebook, whose outputs are everybody's."""
-    notebook = notebook.without(starter)
+def compare_figures(pdf: Pictures, notebook: Pictures,
+                    common: frozenset[int] = frozenset()) -> list[Evidence]:
+    """`common`: notebook figures that other students' notebooks show too (batch)."""
     shown = shown_pictures(pdf, notebook)
     accounted = _accounted(shown, notebook)
     # Notebook figures before the first one the PDF shows (data previews) stand in for none.
     first = min(accounted, default=-1)
-    standing_in = [n for n, p in enumerate(notebook.candidates)
+    standing_in = [n for n, p in enumerate(notebook.pictures)
                    if p is not None and n not in accounted and n > first]
-    evidence = [_common(item, starter) or (
-                _found(item, notebook, common) if item.notebook_index >= 0
-                else _missing(item, notebook, standing_in)) for item in shown]
-    unshown = [notebook.figures[n].label for n, p in enumerate(notebook.candidates)
+    evidence = [_found(item, notebook, common) if item.notebook_index >= 0
+                else _missing(item, notebook, standing_in) for item in shown]
+    unshown = [notebook.figures[n].label for n, p in enumerate(notebook.pictures)
                if p is not None and n not in accounted]
     if unshown:
         evidence.append(Evidence("notebook figures", f"{len(unshown)} not in the PDF", "note",
@@ -207,35 +175,16 @@ def _accounted(shown: list[Shown], notebook: Pictures) -> set[int]:
                         if match.same(notebook.pictures[n], notebook.pictures[m]) >= match.SAME}
 
 
-def _common(item: Shown, starter: Pictures | None) -> Evidence | None:
-    """Evidence for nobody: the data set's own images, the starter notebook's outputs."""
-    picture = item.picture
-    if picture.data_set:
-        return Evidence("figure", item.label, "weak",
-                        f"{picture.data_set_tiles} of its {picture.tiles} tiles are the data "
-                        "set's own images: any student's notebook can show them")
-    if starter is not None and in_starter(picture, starter):
-        return Evidence("figure", item.label, "weak",
-                        "the course's starter notebook shows it: every student has it")
-    return None
-
-
 def _found(item: Shown, notebook: Pictures, common: frozenset[int]) -> Evidence:
     n = item.notebook_index
-    matched = notebook.pictures[n]
-    is_specific, null = match.specific(item.picture, matched, item.score)
-    if item.picture.weak or matched.weak:
+    if item.picture.weak or notebook.pictures[n].weak:
         why = "; it repeats one tile, so it looks alike in every notebook"
     elif n in common:
         why = "; other students' notebooks show it too"
-    elif not is_specific:
-        why = (f"; the same figure with its outputs shuffled scores {null:.2f}: the match "
-               "rests on what any student's figure of this layout shares")
     else:
         why = ""
-    beyond = f", {item.score - null:+.2f} over its shuffled null" if null is not None else ""
     return Evidence("figure", item.label, "weak" if why else "confirmed",
-                    f"is {notebook.figures[n].label} (NCC {item.score:.2f}{beyond}){why}")
+                    f"is {notebook.figures[n].label} (NCC {item.score:.2f}){why}")
 
 
 def _missing(item: Shown, notebook: Pictures, standing_in: list[int]) -> Evidence:
@@ -283,9 +232,9 @@ def _quote_status(quote: Quote) -> str:
     return QUOTE_EVIDENCE[quote.status]
 
 
-def compare(submission: Submission, handed: Handed, common: frozenset[int] = frozenset(),
-            starter: Pictures | None = None) -> Verdict:
-    evidence = [*compare_figures(submission.figures, handed.figures, common, starter),
+def compare(submission: Submission, handed: Handed,
+            common: frozenset[int] = frozenset()) -> Verdict:
+    evidence = [*compare_figures(submission.figures, handed.figures, common),
                 *compare_numbers(submission.pdf, handed.notebook)]
     warnings = []
     if not handed.figures.figures:
@@ -313,9 +262,9 @@ def check_items(verdict: Verdict, items: dict[str, list[str]], text: str,
 
 
 def verify_submission(pdf: Path, notebook: Path, items: dict[str, list[str]] | None = None,
-                      problem: str = "", starter: Path | None = None) -> Verdict:
+                      problem: str = "") -> Verdict:
     submission = load_submission(pdf)
-    verdict = compare(submission, load_notebook(notebook), starter=load_starter(starter))
+    verdict = compare(submission, load_notebook(notebook))
     if items:
         check_items(verdict, items, submission.pdf.text, problem)
     return verdict
