@@ -10,6 +10,7 @@ the build, which alone sees the Ctrl-C, stops them.
 import contextlib
 import signal
 from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import resource_tracker
 
 _CAN_BLOCK = hasattr(signal, "pthread_sigmask")
 
@@ -21,6 +22,9 @@ def sigint_blocked():
     if not _CAN_BLOCK:
         yield
         return
+    # multiprocessing starts its resource tracker on the first spawn and unblocks SIGINT
+    # in the calling thread when it has: started first, it leaves our mask alone.
+    resource_tracker.ensure_running()
     before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield

@@ -65,8 +65,9 @@ def training(cache: Path):
 
 
 def lines_besides_the_bars(output: str) -> list[str]:
-    return [line for line in output.splitlines()
-            if line.strip() and not PROGRESS_ROW.search(line)]
+    """What the build printed besides its progress: its estimate, then the one line."""
+    return [line for line in output.splitlines() if line.strip()
+            and not PROGRESS_ROW.search(line) and not line.startswith("will train")]
 
 
 def quick_build(out: Path, cache: Path, *options: str) -> list[str]:
