@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .cluster import first_line
 from .plan import decided_plan, read_index, run_plan, size_mb
 from .runs import RunStore, run_key
 from .spec import load_spec, spec_path, with_profile
@@ -57,7 +58,7 @@ def survey(store: RunStore, keep_latest: bool = False) -> Survey:
             keep |= _current_keys(record)
         except Exception as err:  # whatever stops the spec from planning, keep its runs
             keep |= recorded
-            error = _first_line(err)
+            error = first_line(err)
             if str(spec_path(problem)) not in error:
                 error = f"{spec_path(problem)}: {error}"
             warning = f"{error}; the runs its builds used are kept: fix it and clean again"
@@ -114,7 +115,3 @@ def _why(records: list[dict], problem_gone: bool, complete: bool) -> str:
         builds = ", ".join(sorted({f"{r['profile']} seed {r['seed']}" for r in records}))
         why = f"{records[0]['problem']} ({builds}) now needs another run: spec or code changed"
     return why if complete else why + "; unfinished"
-
-
-def _first_line(err: Exception) -> str:
-    return (str(err).strip().splitlines() or [type(err).__name__])[0]

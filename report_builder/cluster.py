@@ -67,7 +67,7 @@ def connect(address: str | None = None) -> Cluster:
             except (ConnectionError, RuntimeError) as err:
                 hint = _AUTH if "AuthToken" in f"{err} {err.__cause__}" else _START_ONE
                 raise ReportBuilderError(f"cannot join the Ray cluster at {address} "
-                                         f"({_first_line(err)}); {hint}") from None
+                                         f"({first_line(err)}); {hint}") from None
     nodes = [node["Resources"] for node in ray.nodes() if node.get("Alive")]
     return Cluster(
         address=(address or "local") if owned else "running",
@@ -127,7 +127,7 @@ def check_reachable(address: str) -> None:
                                  ) from None
 
 
-def _first_line(err: Exception) -> str:
+def first_line(err: Exception) -> str:
     return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
 

@@ -18,6 +18,7 @@ import torch
 from . import families
 from .data import Dataset
 from .files import atomic_write_json
+from .jobs import steps_per_epoch
 from .runs import RunConfig, RunStore
 from .train import TrainConfig, train
 
@@ -36,11 +37,7 @@ class RunEstimate:
 
 
 def steps(config: RunConfig, n_train: int) -> int:
-    per_epoch = families.epoch_iterations(config.family)
-    if per_epoch is None:
-        full, rest = divmod(n_train, config.batch_size)
-        per_epoch = full + (1 if rest > 1 else 0)
-    return config.epochs * per_epoch
+    return config.epochs * steps_per_epoch(config, n_train)
 
 
 def images_seen(config: RunConfig, n_train: int) -> str:
@@ -54,12 +51,13 @@ def estimate(configs: dict[str, RunConfig], store: RunStore, data: Dataset, devi
     """Each run's expected training time here (the runs that will train, not cached ones)."""
     threads = max(1, torch.get_num_threads() // jobs) if device == "cpu" else None
     rates: dict[tuple, tuple[float, str]] = {}
+    records = _records(store)  # read once for every kind of run
     estimates = []
     for name, config in configs.items():
         kind = (config.family, config.params.model_dump_json(), config.batch_size,
                 config.precision, device)
         if kind not in rates:
-            rates[kind] = _recorded(store, config, device) or _timed(store, config, data,
+            rates[kind] = _recorded(records, config, device) or _timed(store, config, data,
                                                                      device, threads)
         per_step, source = rates[kind]
         n_steps = steps(config, len(data.train_labels))
@@ -108,19 +106,25 @@ def duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def _recorded(store: RunStore, config: RunConfig, device: str) -> tuple[float, str] | None:
-    """Seconds per step of earlier runs of the family here (the median; runs of the very
-    same parameters when there are any)."""
-    same, family = [], []
+def _records(store: RunStore) -> list[tuple[RunConfig, int, float, str | None]]:
+    """(config, training images, training seconds, device) of every run trained here."""
+    records = []
     for path in store.root.glob("*/run.json"):
         try:
             info = json.loads(path.read_text())
-            earlier = RunConfig.from_dict(info["config"])
-            n_train = info["data"]["train_images"]
-            seconds = float(info["train_seconds"])
+            records.append((RunConfig.from_dict(info["config"]), info["data"]["train_images"],
+                            float(info["train_seconds"]), info.get("device")))
         except Exception:
             continue  # a record of another version, or damaged: not evidence
-        if (earlier.family, earlier.precision, info.get("device")) != (
+    return records
+
+
+def _recorded(records: list, config: RunConfig, device: str) -> tuple[float, str] | None:
+    """Seconds per step of earlier runs of the family here (the median; runs of the very
+    same parameters when there are any)."""
+    same, family = [], []
+    for earlier, n_train, seconds, trained_on in records:
+        if (earlier.family, earlier.precision, trained_on) != (
                 config.family, config.precision, device):
             continue
         per_step = seconds / steps(earlier, n_train) * config.batch_size / earlier.batch_size
