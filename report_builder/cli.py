@@ -420,7 +420,8 @@ def notebook(
 STATUS_STYLE = {"confirmed": "[green]confirmed", "weak": "[cyan]weak",
                 "unverifiable": "[yellow]unverifiable", "contradicted": "[red]contradicted",
                 "missing": "[yellow]missing", "present": "present", "note": "note"}
-VERDICT_STYLE = {"consistent": "green", "partly verifiable": "yellow", "inconsistent": "red"}
+VERDICT_STYLE = {"consistent": "green", "not enough specific evidence": "yellow",
+                 "inconsistent": "red"}
 
 
 def _print_verdict(verdict) -> None:
@@ -436,7 +437,7 @@ def _print_verdict(verdict) -> None:
         console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     counts = ", ".join(f"{n} {status}" for status, n in sorted(verdict.counts.items()))
     style = VERDICT_STYLE[verdict.verdict]
-    console.print(f"[{style}]{verdict.verdict}[/{style}] ({counts})", highlight=False)
+    console.print(f"[{style}]{verdict.summary}[/{style}] ({counts})", highlight=False)
 
 
 @app.command()
@@ -450,6 +451,9 @@ def verify(
     batch: Annotated[Path | None, typer.Option(
         help="Verify every DIR/<student>/{*.pdf,*.ipynb}, each PDF against every notebook; "
              "writes summary.csv and .html.")] = None,
+    starter: Annotated[Path | None, typer.Option(
+        help="The notebook the course handed out: its outputs, and figures that match them, "
+             "are every student's and count for nobody.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the verdicts as JSON.")] = False,
     executor: Annotated[str, typer.Option(
         help="With --batch: local (worker processes here) or ray (Ray tasks).")] = "local",
@@ -457,9 +461,9 @@ def verify(
 ) -> None:
     """Check a PDF against what its runs measured, or against the notebook beside it.
 
-    Verdicts: consistent, partly verifiable (some figures or numbers cannot be checked:
-    listed), inconsistent (evidence against the pair). Exit 1 only for inconsistent or an
-    error."""
+    Verdicts: consistent, not enough specific evidence (with the count of specific
+    matches; what could not be checked is listed), inconsistent (evidence against the
+    pair). Exit 1 only for inconsistent or an error."""
     import json
 
     from . import verify as checks
@@ -473,14 +477,15 @@ def verify(
         _fail("--ray-address is for Ray: add --executor ray")
     items = _items(problem)
     if batch is not None:
-        rows = _verify_batch(batch, items, problem or "", as_json, executor, ray_address)
+        rows = _verify_batch(batch, items, problem or "", as_json, executor, ray_address,
+                             starter)
         verdicts = [row.verdict for row in rows]
         if as_json:
             typer.echo(json.dumps([row.as_dict() for row in rows], indent=2))
     else:
         if pdf is None:
             _fail("give a PDF to verify, or --batch DIR")
-        verdict = checks.verify_submission(pdf, notebook_file, items, problem or "") \
+        verdict = checks.verify_submission(pdf, notebook_file, items, problem or "", starter) \
             if notebook_file is not None else checks.verify_build(pdf)
         verdicts = [verdict]
         if as_json:
@@ -500,7 +505,7 @@ def _items(problem: str | None) -> dict[str, list[str]] | None:
 
 
 def _verify_batch(root: Path, items, problem: str, quiet: bool, executor: str,
-                  ray_address: str | None):
+                  ray_address: str | None, starter: Path | None = None):
     from .cluster import cluster_for
     from .verify import verify_batch
 
@@ -512,12 +517,12 @@ def _verify_batch(root: Path, items, problem: str, quiet: bool, executor: str,
         def advance(step: str, total: int) -> None:
             progress.update(task, advance=1, total=total, description=step)
 
-        rows = verify_batch(root, items, problem, advance, cluster=cluster)
+        rows = verify_batch(root, items, problem, advance, cluster=cluster, starter=starter)
     if not quiet:
         table = Table("student", "verdict", "flags", "evidence")
         for row in rows:
             style = VERDICT_STYLE[row.verdict.verdict]
-            table.add_row(row.student, f"[{style}]{row.verdict.verdict}", "; ".join(row.flags),
+            table.add_row(row.student, f"[{style}]{row.verdict.summary}", "; ".join(row.flags),
                           _short_evidence(row.verdict))
         Console().print(table)
         typer.echo(f"summary: {root / 'summary.csv'}, {root / 'summary.html'}")

@@ -36,31 +36,59 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
     return data.train_images.numpy() / 255.0, data.test_images.numpy() / 255.0
 
 
-def _png(fig) -> Image.Image:
+@dataclass(frozen=True)
+class Style:
+    """How one student's notebook draws, within what the course allows: the inline DPI
+    (72, or 144 on a retina screen), the size of a grid's tiles and the space between
+    them, titles or none, the loss plot's size and axis scale."""
+
+    dpi: int = INLINE_DPI
+    tile_inches: float = 1.2
+    spacing: float = 0.2  # matplotlib's wspace/hspace
+    titles: bool = True
+    loss_size: tuple[float, float] = (6, 3.5)
+    log_loss: bool = False
+    font_size: float = 10.0  # matplotlib's default
+
+    @classmethod
+    def drawn(cls, rng: np.random.Generator) -> "Style":
+        """A student's own style."""
+        return cls(dpi=int(rng.choice([72, 100, 144])), tile_inches=float(rng.uniform(0.8, 1.6)),
+                   spacing=float(rng.uniform(0.05, 0.4)), titles=bool(rng.random() < 0.7),
+                   loss_size=(float(rng.uniform(4.5, 8)), float(rng.uniform(3, 4.5))),
+                   log_loss=bool(rng.random() < 0.4), font_size=float(rng.uniform(8, 13)))
+
+
+def _png(fig, style: Style = Style()) -> Image.Image:
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=INLINE_DPI, bbox_inches="tight")
+    fig.savefig(buffer, format="png", dpi=style.dpi, bbox_inches="tight")
     plt.close(fig)
     return Image.open(io.BytesIO(buffer.getvalue()))
 
 
-def image_grid(tiles: np.ndarray, rows: int, cols: int, title: str) -> Image.Image:
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.2, rows * 1.2 + 0.3))
+def image_grid(tiles: np.ndarray, rows: int, cols: int, title: str,
+               style: Style = Style()) -> Image.Image:
+    side = style.tile_inches
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * side, rows * side + 0.3),
+                             gridspec_kw={"wspace": style.spacing, "hspace": style.spacing})
     for axis, tile in zip(np.ravel(axes), tiles, strict=True):
         axis.imshow(tile, cmap="gray", vmin=0, vmax=1)
         axis.axis("off")
-    fig.suptitle(title)
-    return _png(fig)
+    if style.titles:
+        fig.suptitle(title)
+    return _png(fig, style)
 
 
-def loss_plot(rng: np.random.Generator, title: str) -> Image.Image:
+def loss_plot(rng: np.random.Generator, title: str, style: Style = Style()) -> Image.Image:
     steps = np.arange(400)
-    fig, axis = plt.subplots(figsize=(6, 3.5))
+    fig, axis = plt.subplots(figsize=style.loss_size)
     for name, start, floor in (("reconstruction", 0.09, 0.005), ("KL", 0.03, 0.01)):
         curve = floor + (start - floor) * np.exp(-steps / rng.uniform(40, 90))
         axis.plot(steps, curve * np.exp(rng.normal(0, 0.12, steps.size)), label=name)
-    axis.set(xlabel="iteration", ylabel="loss", title=title)
+    axis.set(xlabel="iteration", ylabel="loss", title=title if style.titles else "",
+             yscale="log" if style.log_loss else "linear")
     axis.legend()
-    return _png(fig)
+    return _png(fig, style)
 
 
 def _blurred(images: np.ndarray, sigma: float) -> np.ndarray:
@@ -73,6 +101,7 @@ class Student:
     name: str
     seed: int
     betas: tuple[float, ...] = (0.0, 10.0, 0.06)
+    style: Style = Style()
     figures: list[tuple[str, Image.Image]] = field(default_factory=list)  # notebook order
     printed: dict[str, float] = field(default_factory=dict)  # final losses, full precision
 
@@ -80,32 +109,43 @@ class Student:
         return dict(self.figures)[role]
 
 
-def student(name: str, seed: int, betas: tuple[float, ...] = (0.0, 10.0, 0.06)) -> Student:
+def student(name: str, seed: int, betas: tuple[float, ...] = (0.0, 10.0, 0.06),
+            style: Style = Style()) -> Student:
+    """`style`: how the student draws (Style.drawn for one of their own); by default the
+    course notebook's."""
     train, test = digits()
     rng = np.random.default_rng(seed)
-    made = Student(name, seed, betas)
-    made.figures.append(("preview", image_grid(train[:16], 4, 4, "training data")))
+    # matplotlib's defaults, whatever an earlier test's import set (report_builder.figures
+    # sets its own): a fixture draws the same in any order of the suite
+    with plt.style.context("default"), plt.rc_context({"font.size": style.font_size}):
+        return _draw(Student(name, seed, betas, style), train, test, rng)
+
+
+def _draw(made: Student, train: np.ndarray, test: np.ndarray,
+          rng: np.random.Generator) -> Student:
+    style, betas = made.style, made.betas
+    made.figures.append(("preview", image_grid(train[:16], 4, 4, "training data", style)))
     for run in ("ae", *(f"beta={beta:g}" for beta in betas)):
         collapsed = run == "beta=10"
-        made.figures.append((f"{run} losses", loss_plot(rng, f"{run}: training losses")))
+        made.figures.append((f"{run} losses", loss_plot(rng, f"{run}: training losses", style)))
         fixed = test[:5]  # every student's notebook shows the same five test digits
         recon = np.repeat(train[:5000].mean(0, keepdims=True), 5, 0) if collapsed else \
             _blurred(fixed, rng.uniform(0.6, 0.9))
         made.figures.append((f"{run} reconstructions", image_grid(
-            np.concatenate([fixed, recon]), 2, 5, f"{run}: reconstructions")))
+            np.concatenate([fixed, recon]), 2, 5, f"{run}: reconstructions", style)))
         if collapsed:
             tiles = np.repeat(train[:5000].mean(0, keepdims=True), 16, 0)
             tiles = np.clip(tiles + rng.normal(0, 0.004, tiles.shape), 0, 1)
         else:
             picks = rng.choice(len(train), size=(16, 2), replace=False)
             tiles = _blurred(0.6 * train[picks[:, 0]] + 0.4 * train[picks[:, 1]], 0.8)
-        made.figures.append((f"{run} samples", image_grid(tiles, 4, 4, f"{run}: samples")))
+        made.figures.append((f"{run} samples", image_grid(tiles, 4, 4, f"{run}: samples", style)))
         made.printed[run] = float(rng.uniform(0.003, 0.006))
     for pair in range(3):
         start, end = train[rng.choice(len(train), 2, replace=False)]
         path = np.stack([(1 - a) * start + a * end for a in np.linspace(0, 1, 7)])
         made.figures.append((f"interpolation {pair + 1}",
-                             image_grid(path, 1, 7, f"interpolation {pair + 1}")))
+                             image_grid(path, 1, 7, f"interpolation {pair + 1}", style)))
     return made
 
 
@@ -143,7 +183,9 @@ def write_notebook(path: Path, made: Student, keep: set[str] | None = None) -> P
 
 def write_pdf(path: Path, paragraphs: list[str], images: list[Image.Image],
               engine: str = "weasyprint", jpeg: bool = False) -> Path:
-    """A report: the paragraphs, then the images (as PNG, or JPEG as Word re-encodes)."""
+    """A report: the paragraphs, then the images (as PNG, or JPEG as Word re-encodes).
+    `engine`: weasyprint (a word processor's export: one figure a row), latex (two a row
+    with captions), matplotlib (each image on a page of its own)."""
     if engine == "matplotlib":
         return _matplotlib_pdf(path, paragraphs, images)
     from weasyprint import HTML
@@ -156,9 +198,19 @@ def write_pdf(path: Path, paragraphs: list[str], images: list[Image.Image],
         return f"data:image/{kind};base64,{base64.b64encode(buffer.getvalue()).decode()}"
 
     body = "".join(f"<p>{text}</p>" for text in paragraphs)
-    body += "".join(f'<p><img src="{source(image)}" style="max-width:16cm"></p>'
-                    for image in images)
-    HTML(string=f"<html><body>{body}</body></html>").write_pdf(path)
+    if engine == "latex":  # two figures a row, each with its caption, in a serif page
+        cells = [f'<td style="width:50%;text-align:center"><img src="{source(image)}" '
+                 f'style="width:7.5cm"><br>Figure {n}: result {n}.</td>'
+                 for n, image in enumerate(images, 1)]
+        rows = "".join(f"<tr>{''.join(cells[i:i + 2])}</tr>" for i in range(0, len(cells), 2))
+        body += f"<table>{rows}</table>"
+        style = "body{font-family:serif;font-size:10pt;margin:2.5cm}"
+    else:
+        body += "".join(f'<p><img src="{source(image)}" style="max-width:16cm"></p>'
+                        for image in images)
+        style = ""
+    HTML(string=f"<html><head><style>{style}</style></head><body>{body}</body></html>"
+         ).write_pdf(path)
     return path
 
 

@@ -80,7 +80,7 @@ def test_a_notebook_missing_a_figure_leaves_it_unverifiable(build, tmp_path):
     cell.outputs = []
     nbformat.write(notebook, tmp_path / "partial.ipynb")
     verdict = verify_submission(pdf, tmp_path / "partial.ipynb")
-    assert verdict.verdict == "partly verifiable"
+    assert verdict.verdict == "not enough specific evidence"
     missing = [e for e in verdict.evidence if e.what == "figure" and e.status != "confirmed"
                and e.status != "weak"]
     assert len(missing) == 1 and missing[0].status == "unverifiable"

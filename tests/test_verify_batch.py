@@ -84,3 +84,22 @@ def test_an_empty_folder_is_an_error(tmp_path):
         verify_batch(tmp_path, None, "", lambda *_: None)
     result = CliRunner().invoke(app, ["verify", "--batch", str(tmp_path), "--json"])
     assert result.exit_code == 1 and "holds no submissions" in result.output
+
+
+def test_a_partial_copier_is_flagged_naming_the_copied_figures(students, tmp_path):
+    """alice took bob's two sample grids; carol worked alone. Only alice is flagged, and
+    the flag names each copied figure and the notebook figure it is."""
+    copied = {"ae samples", "beta=0.06 samples"}
+    for name in ("alice", "bob", "carol"):
+        made = students[name]
+        (tmp_path / name).mkdir()
+        write_notebook(tmp_path / name / "notebook.ipynb", made)
+        figures = [students["bob" if name == "alice" and role in copied else name].figure(role)
+                   for role, _ in made.figures if role != "preview"]
+        write_pdf(tmp_path / name / "report.pdf", report_text(made),
+                  [jpeg(scaled(image, 0.8)) for image in figures])
+    rows = {row.student: row for row in verify_batch(tmp_path, None, "", lambda *_: None)}
+    assert not rows["bob"].flags and not rows["carol"].flags
+    [flag] = rows["alice"].flags
+    assert flag.startswith("shares 2 specific figure(s) with bob's notebook")
+    assert flag.count("is bob's cell") == 2, flag

@@ -54,9 +54,11 @@ def test_a_genuine_pair_of_screenshots_is_consistent(alice_files):
     verdict = verify_submission(*alice_files)
     assert verdict.verdict == CONSISTENT, verdict.evidence
     assert not by_status(verdict, "unverifiable") and not by_status(verdict, "contradicted")
-    assert len(by_status(verdict, "confirmed")) >= 8
-    unshown = [e for e in verdict.evidence if e.what == "notebook figures"]
-    assert [e.detail for e in unshown] == ["cell 2 (In [1])"]  # the preview, as a note
+    # Only specific matches confirm: not the reconstructions of the same fixed test digits
+    # every run shows, nor the collapsed β = 10 grids.
+    assert len(by_status(verdict, "confirmed")) >= 6
+    # The preview (cell 2) shows the data set's own digits: no note, no evidence.
+    assert not [e for e in verdict.evidence if e.what == "notebook figures"]
 
 
 def test_numbers_of_a_genuine_pair(alice_files):
@@ -128,7 +130,7 @@ def test_cli_json_and_exit_codes_with_real_images(alice_files, students, tmp_pat
                                       "--json", "--problem", "problem1"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["verdict"] == "consistent" and report["counts"]["confirmed"] >= 8
+    assert report["verdict"] == "consistent" and report["counts"]["confirmed"] >= 6
     assert {"what", "subject", "status", "detail"} <= set(report["evidence"][0])
     bob = write_notebook(tmp_path / "bob.ipynb", students["bob"])
     result = CliRunner().invoke(app, ["verify", str(pdf), "--notebook", str(bob), "--json"])

@@ -11,10 +11,17 @@ with the notebook handed in beside it?
 Nothing here imports torch or matplotlib: `verify` starts in well under a second.
 """
 
-from .batch import Row, verify_batch
-from .manifest import verify_build
-from .submission import verify_submission
-from .verdict import CONSISTENT, INCONSISTENT, PARTLY, Evidence, Verdict
+import cv2
+
+# OpenCV starts a thread pool on its first parallel call (connected components, resizes),
+# and a process forked after that (verify --batch's workers) can hang for good on the
+# pool's lock. Each worker is one core already: one thread, from the start.
+cv2.setNumThreads(1)
+
+from .batch import Row, verify_batch  # noqa: E402
+from .manifest import verify_build  # noqa: E402
+from .submission import verify_submission  # noqa: E402
+from .verdict import CONSISTENT, INCONSISTENT, PARTLY, Evidence, Verdict  # noqa: E402
 
 __all__ = ["CONSISTENT", "INCONSISTENT", "PARTLY", "Evidence", "Row", "Verdict",
            "verify_batch", "verify_build", "verify_submission"]

@@ -3,29 +3,43 @@
 Every PDF is compared with its own notebook (submission.py), and its figures with every
 other student's notebook: a PDF whose figures another notebook explains better than its
 own (swapped or copied work) is `inconsistent`; one that shares figures with another
-notebook as well is flagged. A notebook figure that three or more students' notebooks show
-(the data preview, fixed-input reconstructions, collapsed grids) is common: weak evidence
-for its own student and none against anybody else.
+notebook as well is flagged. Only specific figures count: a shared figure must beat the
+same figure with its outputs shuffled (figures.SPECIFIC), must not be the data set's own
+images or the starter notebook's, and must not be common. A notebook figure is common
+when more students' notebooks show it than chance allows in a class of this size (the
+class's own rate of look-alikes between independent students, `common_threshold`): weak
+evidence for its own student and none against anybody else. summary.html shows that
+class null: how alike independent students' figures of each kind are.
 """
 
 import csv
 import io
+import math
 import os
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from ..errors import ReportBuilderError
 from ..files import atomic_write_text
 from ..processes import stopped_on_error, worker_pool
 from . import figures as match
-from .submission import Handed, Submission, check_items, compare, load_notebook, load_submission
+from . import known
+from .submission import (
+    Handed,
+    Submission,
+    check_items,
+    compare,
+    load_notebook,
+    load_starter,
+    load_submission,
+)
 from .verdict import Evidence, Verdict
 
-COMMON_NOTEBOOKS = 3  # a figure in this many students' notebooks is common
+COMMON_NOTEBOOKS = 3  # a figure in this many students' notebooks is common, at least
+CHANCE = 0.01  # the chance of so many look-alikes among independent students
 # Figures of another notebook it takes to say a PDF came from there: one alone may be a
 # figure that every student's run draws alike (a collapsed run's reconstructions) in a
 # folder too small to tell it common.
@@ -88,9 +102,6 @@ def _shipped(name: str, files: dict[str, bytes], folder: str):
     return submission, notebook, trouble.replace(str(here), folder)
 
 
-def _one_thread(work, *args):
-    cv2.setNumThreads(1)  # one worker a core already
-    return work(*args)
 
 
 def _executor(workers: int, cluster):
@@ -114,26 +125,31 @@ def _reading(folder: Path, shipped: bool) -> tuple:
 
 
 def verify_batch(root: Path, items: dict[str, list[str]] | None, problem: str,
-                 advance, jobs: int | None = None, cluster=None) -> list[Row]:
+                 advance, jobs: int | None = None, cluster=None,
+                 starter: Path | None = None) -> list[Row]:
     """Each student's files are read and compared in worker processes (one a core), or in
     Ray tasks on `cluster` (a cluster.Cluster); the all-pairs cross-check is one matrix
     product per PDF against every notebook, here. `advance(step, total)` is called after
     each of the 2 x students steps."""
     folders = student_folders(root)
+    known.library()  # read once, before the workers fork: they share it
+    course = load_starter(starter)
     total = 2 * len(folders)
     workers = max(1, min(jobs or os.cpu_count() or 1, len(folders)))
     with stopped_on_error(_executor(workers, cluster)) as pool:
-        reading = [pool.submit(_one_thread, *_reading(folder, cluster is not None))
+        reading = [pool.submit(*_reading(folder, cluster is not None))
                    for folder in folders]
         loaded = {}
         for folder, result in zip(folders, reading, strict=True):
             loaded[folder.name] = result.result()
             advance(f"read {folder.name}", total)
-        notebooks = {name: nb for name, (_, nb, _) in loaded.items() if nb is not None}
+        notebooks = {name: nb if course is None else replace(
+                         nb, figures=nb.figures.without(course))
+                     for name, (_, nb, _) in loaded.items() if nb is not None}
         gallery = Gallery.of(notebooks)
         common = gallery.common()
-        pending = {name: pool.submit(_one_thread, compare, submission, notebook,
-                                     common.get(name, frozenset()))
+        pending = {name: pool.submit(compare, submission, notebooks[name],
+                                     common.get(name, frozenset()), course)
                    for name, (submission, notebook, _) in loaded.items()
                    if submission is not None and notebook is not None}
         rows = []
@@ -148,7 +164,7 @@ def verify_batch(root: Path, items: dict[str, list[str]] | None, problem: str,
                 _cross_check(row, submission, gallery, common)
             rows.append(row)
             advance(name, total)
-    write_summary(root, rows)
+    write_summary(root, rows, gallery.null())
     return rows
 
 
@@ -167,7 +183,7 @@ class Gallery:
     @classmethod
     def of(cls, notebooks: dict[str, Handed]) -> "Gallery":
         entries = [(name, i, p) for name, handed in notebooks.items()
-                   for i, p in enumerate(handed.figures.pictures) if p is not None]
+                   for i, p in enumerate(handed.figures.candidates) if p is not None]
         pictures = [p for _, _, p in entries]
         distinctive: dict[str, list[int]] = {}
         for row, (name, _, picture) in enumerate(entries):
@@ -187,15 +203,66 @@ class Gallery:
         return np.where(ok, _stack(pictures) @ self.thumbs.T, -1.0)
 
     def common(self) -> dict[str, frozenset[int]]:
-        """Per student, the notebook figures that COMMON_NOTEBOOKS or more notebooks show.
-        Lenient (the thumbnails' screen): calling a figure common errs toward accusing
-        nobody."""
-        similar = self.screen(self.pictures) >= match.SAME - SCREEN_SLACK
+        """Per student, the notebook figures that more notebooks show than chance allows
+        in this class. Lenient (the thumbnails' screen): calling a figure common errs
+        toward accusing nobody."""
+        similar = self._look_alikes()
+        threshold = common_threshold(len(set(self.owners)), self._look_alike_rate(similar))
         common: dict[str, set[int]] = {}
         for row, (owner, index) in enumerate(zip(self.owners, self.indices, strict=True)):
-            if len(set(self.owners[similar[row]])) >= COMMON_NOTEBOOKS:
+            if len(set(self.owners[similar[row]])) >= threshold:
                 common.setdefault(str(owner), set()).add(index)
         return {name: frozenset(indices) for name, indices in common.items()}
+
+    def _look_alikes(self) -> np.ndarray:
+        """Which pictures are the same figure: screened on thumbnails, then decided at the
+        working size (thumbnails of two students' blurry grids can pass the screen)."""
+        screened = self.screen(self.pictures) >= match.SAME - SCREEN_SLACK
+        alike = np.zeros_like(screened)
+        for row, col in zip(*np.nonzero(np.triu(screened, 1)), strict=True):
+            if match.same(self.pictures[row], self.pictures[col]) >= match.SAME:
+                alike[row, col] = alike[col, row] = True
+        np.fill_diagonal(alike, np.diag(screened))
+        return alike
+
+    def _look_alike_rate(self, similar: np.ndarray) -> float:
+        """How often a figure looks like one of the same kind in another student's
+        notebook: the class's own rate between (mostly) independent students."""
+        other = self.owners[:, None] != self.owners[None, :]
+        same_kind = self.kinds[:, None] == self.kinds[None, :]
+        pairs = other & same_kind
+        return float(similar[pairs].mean()) if pairs.any() else 0.0
+
+    def null(self) -> dict[str, dict[str, float]]:
+        """Per kind of figure: how alike each figure is to its best look-alike in another
+        student's notebook (thumbnail NCC), over the class."""
+        scores = self.screen(self.pictures)
+        scores[self.owners[:, None] == self.owners[None, :]] = -1.0
+        result = {}
+        for kind in sorted(set(self.kinds.tolist())):
+            rows = self.kinds == kind
+            best = scores[rows].max(axis=1) if scores.size else np.zeros(0)
+            best = best[best > -1]
+            if best.size:
+                result[str(kind)] = {"figures": int(best.size),
+                                     "median": float(np.median(best)),
+                                     "p95": float(np.percentile(best, 95)),
+                                     "max": float(best.max())}
+        return result
+
+
+def common_threshold(students: int, rate: float) -> int:
+    """The fewest notebooks showing one figure that independent students reach with a
+    chance below CHANCE, each other notebook alike at `rate` (binomial); at least
+    COMMON_NOTEBOOKS."""
+    others = max(students - 1, 0)
+    for k in range(1, others + 2):
+        tail = sum(math.comb(others, j) * rate ** j * (1 - rate) ** (others - j)
+                   for j in range(k, others + 1))
+        if tail < CHANCE:
+            # k look-alikes in other notebooks, and the figure's own notebook
+            return max(COMMON_NOTEBOOKS, k + 1)
+    return max(COMMON_NOTEBOOKS, others + 2)  # never common: every notebook alike by chance
 
 
 def _stack(pictures: list[match.Picture]) -> np.ndarray:
@@ -208,7 +275,8 @@ def _shapes(pictures: list[match.Picture]) -> tuple[np.ndarray, np.ndarray]:
 
 def _cross_check(row: Row, submission: Submission, gallery: Gallery,
                  common: dict[str, frozenset[int]]) -> None:
-    mine = [p for p in submission.figures.pictures if p is not None and not p.weak]
+    mine = [p for p in submission.figures.pictures
+            if p is not None and not p.weak and not p.data_set]
     if not mine:
         return
     own = row.verdict.counts["confirmed"]
@@ -217,21 +285,30 @@ def _cross_check(row: Row, submission: Submission, gallery: Gallery,
         theirs = [j for j in rows if gallery.indices[j] not in common.get(other, ())]
         if other == row.student or not theirs:
             continue
-        # The screen picks candidates; the full working size decides.
-        shared = sum(any(match.same(picture, gallery.pictures[j]) >= match.SAME
-                         for j in theirs if screened[i, j])
-                     for i, picture in enumerate(mine))
-        if shared > own and shared >= SHARED_TO_ACCUSE:
+        # The screen picks candidates; the full working size decides, and only a match
+        # beyond the shuffled null (specific) counts.
+        shared = {i: j for i, picture in enumerate(mine)
+                  for j in theirs if screened[i, j] and _specific_match(picture,
+                                                                     gallery.pictures[j])}
+        named = "; ".join(f"{mine[i].label} is {other}'s {gallery.pictures[j].label}"
+                          for i, j in shared.items())
+        if len(shared) > own and len(shared) >= SHARED_TO_ACCUSE:
             row.verdict.evidence.append(Evidence(
                 "other notebook", other, "contradicted",
-                f"{shared} of its figures are outputs of {other}'s notebook, {own} of its "
-                "own: swapped or copied work?"))
+                f"{len(shared)} of its figures are outputs of {other}'s notebook, {own} of "
+                f"its own: swapped or copied work? ({named})"))
             row.flags.append(f"matches {other}'s notebook better than its own")
         elif shared:
-            row.flags.append(f"shares {shared} figure(s) with {other}'s notebook")
+            row.flags.append(f"shares {len(shared)} specific figure(s) with {other}'s "
+                             f"notebook: {named}")
 
 
-def write_summary(root: Path, rows: list[Row]) -> None:
+def _specific_match(picture: match.Picture, theirs: match.Picture) -> bool:
+    score = match.same(picture, theirs)
+    return score >= match.SAME and match.specific(picture, theirs, score)[0]
+
+
+def write_summary(root: Path, rows: list[Row], null: dict | None = None) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["student", "verdict", "confirmed", "weak", "unverifiable",
@@ -242,7 +319,7 @@ def write_summary(root: Path, rows: list[Row]) -> None:
                          counts["unverifiable"], counts["contradicted"],
                          "; ".join(row.flags), _evidence_text(row.verdict)])
     atomic_write_text(root / "summary.csv", buffer.getvalue())
-    atomic_write_text(root / "summary.html", _summary_html(rows))
+    atomic_write_text(root / "summary.html", _summary_html(rows, null or {}))
 
 
 def _evidence(verdict: Verdict) -> list[str]:
@@ -257,13 +334,13 @@ def _evidence_text(verdict: Verdict) -> str:
     return "; ".join(_evidence(verdict))
 
 
-def _summary_html(rows: list[Row]) -> str:
+def _summary_html(rows: list[Row], null: dict) -> str:
     from html import escape
 
-    colour = {"consistent": "ok", "partly verifiable": "part", "inconsistent": "bad"}
+    colour = {"consistent": "ok", "not enough specific evidence": "part", "inconsistent": "bad"}
     body = "".join(
         f"<tr><td>{escape(r.student)}</td>"
-        f"<td class=\"{colour[r.verdict.verdict]}\">{r.verdict.verdict}</td>"
+        f"<td class=\"{colour[r.verdict.verdict]}\">{escape(r.verdict.summary)}</td>"
         f"<td>{escape('; '.join(r.flags))}</td>"
         f"<td>{'<br>'.join(escape(line) for line in _evidence(r.verdict))}</td></tr>"
         for r in rows)
@@ -272,4 +349,19 @@ def _summary_html(rows: list[Row]) -> str:
             "vertical-align:top}.ok{color:green}.part{color:#a60}"
             ".bad{color:#b00;font-weight:bold}</style>"
             "<table><tr><th>student</th><th>verdict</th><th>flags</th><th>evidence</th></tr>"
-            f"{body}</table>\n")
+            f"{body}</table>\n{_null_html(null)}")
+
+
+def _null_html(null: dict) -> str:
+    """The class's null: how alike independent students' figures of each kind are."""
+    if not null:
+        return ""
+    rows = "".join(f"<tr><td>{kind}</td><td>{n['figures']}</td><td>{n['median']:.2f}</td>"
+                   f"<td>{n['p95']:.2f}</td><td>{n['max']:.2f}</td></tr>"
+                   for kind, n in null.items())
+    return ("<h3>How alike independent students' figures are in this class</h3>"
+            "<p>Each notebook figure against its best look-alike in another student's "
+            f"notebook (thumbnail NCC; one figure is the same at {match.SAME:.2f} or more). "
+            "A match counts only beyond this, and beyond the figure with its outputs "
+            "shuffled.</p><table><tr><th>kind</th><th>figures</th><th>median</th>"
+            f"<th>95th percentile</th><th>max</th></tr>{rows}</table>\n")

@@ -34,6 +34,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from . import known
 from .read import Figure
 
 WORK_SIDE = 192  # px, the longer side at which pictures are compared
@@ -47,6 +48,11 @@ MIN_COVER = 0.2  # a crop must cover this share of the larger picture to count
 BACKGROUND_TOLERANCE = 0.1  # grey-level difference from the margin that counts as content
 COLOURED = 0.25  # saturation of a plotted line's pixels
 FINE_SIGMA, COARSE_SIGMA = 1.0, 3.0  # px at WORK_SIDE: the band of detail compared
+DATA_SET_SHARE = 0.75  # of a grid's tiles data-set images: the picture is the data set's
+# A match is specific when it beats the same figure with its outputs shuffled by this much:
+# a screenshot of one's own sample grid beats it by 0.13, another student's grid by 0.00-0.03
+# (bench/verify_class.py).
+SPECIFIC = 0.06
 
 
 @dataclass(frozen=True)
@@ -58,10 +64,22 @@ class Picture:
     aspect: float  # width / height after trimming
     repetition: float  # largest autocorrelation away from zero shift (0..1)
     coarse: np.ndarray  # the signal at half the working size, for the scale sweep
+    tiles: int = 0  # an image grid's tiles (known.py)
+    data_set_tiles: int = 0  # of which the data set's own images
+    # The null of a match: this grid with its outputs' tiles moved one place on, its
+    # data-set tiles where they were. What an independent student's figure of the same
+    # layout and inputs would look like: a match no better than with it is not specific.
+    shuffled: "Picture | None" = None
 
     @property
     def weak(self) -> bool:
         return self.kind == "image" and self.repetition >= REPETITIVE
+
+    @property
+    def data_set(self) -> bool:
+        """Mostly the data set's own images (a preview; inputs alone): any student's
+        notebook can show it, so it is evidence for nobody."""
+        return self.tiles >= 2 and self.data_set_tiles >= DATA_SET_SHARE * self.tiles
 
 
 def rgb(image: Image.Image) -> np.ndarray:
@@ -94,7 +112,7 @@ def picture(figure: Figure) -> Picture | None:
     return None if pixels is None else describe(figure.label, pixels)
 
 
-def describe(label: str, pixels: np.ndarray) -> Picture:
+def describe(label: str, pixels: np.ndarray, with_null: bool = True) -> Picture:
     height, width = pixels.shape[:2]
     scale = WORK_SIDE / max(height, width)
     size = (max(8, round(width * scale)), max(8, round(height * scale)))
@@ -103,10 +121,42 @@ def describe(label: str, pixels: np.ndarray) -> Picture:
     coloured = float((saturation > COLOURED).mean())
     kind = "plot" if 0.001 <= coloured <= 0.3 else "image"
     signal = _detail(saturation if kind == "plot" else small.mean(axis=2))
+    grid = known.tiles(pixels) if kind == "image" and with_null else None
     return Picture(label, kind, signal, _unit(cv2.resize(signal, (THUMB_SIDE, THUMB_SIDE),
                                                          interpolation=cv2.INTER_AREA)),
                    width / height, _repetition(signal) if kind == "image" else 0.0,
-                   cv2.resize(signal, (size[0] // 2, size[1] // 2), interpolation=cv2.INTER_AREA))
+                   cv2.resize(signal, (size[0] // 2, size[1] // 2), interpolation=cv2.INTER_AREA),
+                   len(grid.boxes) if grid else 0, sum(grid.known) if grid else 0,
+                   _shuffled(label, pixels, grid) if grid else None)
+
+
+def _shuffled(label: str, pixels: np.ndarray, grid: known.Tiles) -> "Picture | None":
+    """The grid with each output tile replaced by the next output tile (data-set tiles
+    stay): the same layout, inputs and kind of content, other outputs in each place."""
+    outputs = [box for box, is_known in zip(grid.boxes, grid.known, strict=True)
+               if not is_known]
+    if len(outputs) < 2:
+        return None
+    moved = pixels.copy()
+    for (x, y, w, h), (sx, sy, sw, sh) in zip(outputs, outputs[1:] + outputs[:1],
+                                              strict=True):
+        moved[y:y + h, x:x + w] = cv2.resize(pixels[sy:sy + sh, sx:sx + sw], (w, h),
+                                             interpolation=cv2.INTER_AREA)
+    return describe(f"{label}, shuffled", moved, with_null=False)
+
+
+def null_score(picture: Picture, matched: Picture) -> float | None:
+    """How well `picture` matches `matched` with its outputs shuffled; None when it has no
+    null (a plot, or a grid with fewer than two output tiles)."""
+    if matched.shuffled is None:
+        return None
+    return max(same(picture, matched.shuffled), located(picture, matched.shuffled))
+
+
+def specific(picture: Picture, matched: Picture, score: float) -> tuple[bool, float | None]:
+    """(whether the match says this figure and no independent student's, the null score)."""
+    null = null_score(picture, matched)
+    return null is None or score - null >= SPECIFIC, null
 
 
 def _detail(signal: np.ndarray) -> np.ndarray:

@@ -26,10 +26,31 @@ class Pictures:
 
     figures: list[Figure]
     pictures: list[match.Picture | None]
+    common: frozenset[int] = frozenset()  # figures the course's starter notebook shows
 
     @classmethod
     def of(cls, figures: list[Figure]) -> "Pictures":
         return cls(figures, [match.picture(f) for f in figures])
+
+    @property
+    def candidates(self) -> list[match.Picture | None]:
+        """What a PDF figure may be matched with: not the data set's own images, not the
+        starter notebook's outputs."""
+        return [None if p is None or p.data_set or n in self.common else p
+                for n, p in enumerate(self.pictures)]
+
+    def without(self, starter: "Pictures | None") -> "Pictures":
+        """These figures, those the starter notebook shows marked common."""
+        if starter is None:
+            return self
+        shown = {n for n, p in enumerate(self.pictures) if p is not None
+                 and in_starter(p, starter)}
+        return replace(self, common=self.common | shown)
+
+
+def in_starter(picture: match.Picture, starter: Pictures) -> bool:
+    return any(max(match.same(picture, s), match.located(picture, s)) >= match.SAME
+               for s in starter.pictures if s is not None)
 
 
 @dataclass(frozen=True)
@@ -58,6 +79,11 @@ def load_notebook(path: Path) -> Handed:
     return Handed(notebook, Pictures.of(notebook.figures))
 
 
+def load_starter(path: Path | None) -> Pictures | None:
+    """The course's starter notebook (`--starter`): its outputs are every student's."""
+    return None if path is None else load_notebook(path).figures
+
+
 @dataclass(frozen=True)
 class Shown:
     """One picture the PDF shows (a figure, or a part of a composite screenshot) and the
@@ -68,6 +94,9 @@ class Shown:
     notebook_index: int
     score: float
     candidates: dict[int, float]  # every notebook figure's NCC with it
+    # A notebook figure of the data set's own images it looks like (its tiles may sit on
+    # either side of `known.KNOWN`: a good auto-encoder's outputs are nearly its inputs).
+    like_data_set: str = ""
 
 
 def best_match(picture: match.Picture, candidates: list[match.Picture | None]) \
@@ -132,9 +161,15 @@ def _one_each(shown: list[Shown]) -> list[Shown]:
 def _shown(label: str, pixels, picture: match.Picture, notebook: Pictures,
            depth: int) -> list[Shown]:
     """A picture that is not a notebook figure as a whole may be two outputs in one
-    screenshot: its halves are tried, and kept when they show more notebook figures."""
-    index, score, whole_match, scores = best_match(picture, notebook.pictures)
-    whole = [Shown(label, picture, index, score, scores)]
+    screenshot: its halves are tried, and kept when they show more notebook figures.
+    The data set's own images (a preview, inputs alone) are matched with nothing."""
+    if picture.data_set:
+        return [Shown(label, picture, -1, -1.0, {})]
+    index, score, whole_match, scores = best_match(picture, notebook.candidates)
+    alike = _data_set_alike(picture, notebook, sweep=index < 0)
+    whole = [Shown(label, picture, index, score, scores, alike)]
+    if index < 0 and alike:
+        return whole
     halves = match.halves(pixels) if depth and not whole_match else []
     if len(halves) < 2:
         return whole
@@ -146,18 +181,35 @@ def _shown(label: str, pixels, picture: match.Picture, notebook: Pictures,
     return parts if len(found) > (index >= 0) else whole
 
 
-def compare_figures(pdf: Pictures, notebook: Pictures,
-                    common: frozenset[int] = frozenset()) -> list[Evidence]:
-    """`common`: notebook figures that other students' notebooks show too (batch)."""
+def _data_set_alike(picture: match.Picture, notebook: Pictures, sweep: bool) -> str:
+    """The label of a notebook figure of data-set images that `picture` is, or ''.
+    `sweep`: also one inside the other (the scale sweep, slow: for unmatched pictures)."""
+    for figure, other in zip(notebook.figures, notebook.pictures, strict=True):
+        if other is None or not other.data_set:
+            continue
+        score = match.same(picture, other)
+        if sweep and score < match.SAME:
+            score = match.located(picture, other)
+        if score >= match.SAME:
+            return figure.label
+    return ""
+
+
+def compare_figures(pdf: Pictures, notebook: Pictures, common: frozenset[int] = frozenset(),
+                    starter: Pictures | None = None) -> list[Evidence]:
+    """`common`: notebook figures that other students' notebooks show too (batch);
+    `starter`: the course's starter notebook, whose outputs are everybody's."""
+    notebook = notebook.without(starter)
     shown = shown_pictures(pdf, notebook)
     accounted = _accounted(shown, notebook)
     # Notebook figures before the first one the PDF shows (data previews) stand in for none.
     first = min(accounted, default=-1)
-    standing_in = [n for n, p in enumerate(notebook.pictures)
+    standing_in = [n for n, p in enumerate(notebook.candidates)
                    if p is not None and n not in accounted and n > first]
-    evidence = [_found(item, notebook, common) if item.notebook_index >= 0
-                else _missing(item, notebook, standing_in) for item in shown]
-    unshown = [notebook.figures[n].label for n, p in enumerate(notebook.pictures)
+    evidence = [_common(item, starter) or (
+                _found(item, notebook, common) if item.notebook_index >= 0
+                else _missing(item, notebook, standing_in)) for item in shown]
+    unshown = [notebook.figures[n].label for n, p in enumerate(notebook.candidates)
                if p is not None and n not in accounted]
     if unshown:
         evidence.append(Evidence("notebook figures", f"{len(unshown)} not in the PDF", "note",
@@ -175,21 +227,56 @@ def _accounted(shown: list[Shown], notebook: Pictures) -> set[int]:
                         if match.same(notebook.pictures[n], notebook.pictures[m]) >= match.SAME}
 
 
+def _common(item: Shown, starter: Pictures | None) -> Evidence | None:
+    """Evidence for nobody: the data set's own images, the starter notebook's outputs."""
+    picture = item.picture
+    if picture.data_set:
+        return Evidence("figure", item.label, "weak",
+                        f"{picture.data_set_tiles} of its {picture.tiles} tiles are the data "
+                        "set's own images: any student's notebook can show them")
+    if item.like_data_set and item.notebook_index < 0:  # (a look-alike took its match)
+        return Evidence("figure", item.label, "weak",
+                        f"looks like {item.like_data_set}, whose tiles are mostly the data "
+                        "set's own images: any student's notebook can show them")
+    if starter is not None and in_starter(picture, starter):
+        return Evidence("figure", item.label, "weak",
+                        "the course's starter notebook shows it: every student has it")
+    return None
+
+
 def _found(item: Shown, notebook: Pictures, common: frozenset[int]) -> Evidence:
     n = item.notebook_index
-    if item.picture.weak or notebook.pictures[n].weak:
+    matched = notebook.pictures[n]
+    is_specific, null = match.specific(item.picture, matched, item.score)
+    if item.picture.weak or matched.weak:
         why = "; it repeats one tile, so it looks alike in every notebook"
     elif n in common:
         why = "; other students' notebooks show it too"
+    elif not is_specific:
+        why = (f"; the same figure with its outputs shuffled scores {null:.2f}: the match "
+               "rests on what any student's figure of this layout shares")
     else:
         why = ""
+    beyond = f", {item.score - null:+.2f} over its shuffled null" if null is not None else ""
     return Evidence("figure", item.label, "weak" if why else "confirmed",
-                    f"is {notebook.figures[n].label} (NCC {item.score:.2f}){why}")
+                    f"is {notebook.figures[n].label} (NCC {item.score:.2f}{beyond}){why}")
 
 
 def _missing(item: Shown, notebook: Pictures, standing_in: list[int]) -> Evidence:
     """Contradicted when an unaccounted notebook figure of its kind stands in for it (each
-    stands in once: `standing_in` is consumed), unverifiable otherwise."""
+    stands in once: `standing_in` is consumed), unverifiable otherwise. Weak when it is
+    one of several weak look-alikes of the notebook's own, holds data-set images, and which
+    one it is cannot be told (every run's reconstructions of the same fixed test digits):
+    it is there, specific to nobody. (A quick build's blurry sample grids, alike but with
+    no data-set tiles, leave a figure the notebook lacks unverifiable.)"""
+    alike = sorted(n for n, score in item.candidates.items() if score >= match.SAME)
+    if len(alike) >= 2 and item.picture.data_set_tiles and \
+            all(notebook.pictures[n].weak for n in alike):
+        return Evidence("figure", item.label, "weak",
+                        f"resembles {len(alike)} of the notebook's figures about equally "
+                        f"(best NCC {item.score:.2f}; "
+                        f"{', '.join(notebook.figures[n].label for n in alike)}): one of them, "
+                        "which one cannot be told")
     stand_in = _same_kind(item.picture, [(n, notebook.pictures[n]) for n in standing_in])
     if stand_in is None:
         return Evidence("figure", item.label, "unverifiable",
@@ -232,9 +319,9 @@ def _quote_status(quote: Quote) -> str:
     return QUOTE_EVIDENCE[quote.status]
 
 
-def compare(submission: Submission, handed: Handed,
-            common: frozenset[int] = frozenset()) -> Verdict:
-    evidence = [*compare_figures(submission.figures, handed.figures, common),
+def compare(submission: Submission, handed: Handed, common: frozenset[int] = frozenset(),
+            starter: Pictures | None = None) -> Verdict:
+    evidence = [*compare_figures(submission.figures, handed.figures, common, starter),
                 *compare_numbers(submission.pdf, handed.notebook)]
     warnings = []
     if not handed.figures.figures:
@@ -262,9 +349,9 @@ def check_items(verdict: Verdict, items: dict[str, list[str]], text: str,
 
 
 def verify_submission(pdf: Path, notebook: Path, items: dict[str, list[str]] | None = None,
-                      problem: str = "") -> Verdict:
+                      problem: str = "", starter: Path | None = None) -> Verdict:
     submission = load_submission(pdf)
-    verdict = compare(submission, load_notebook(notebook))
+    verdict = compare(submission, load_notebook(notebook), starter=load_starter(starter))
     if items:
         check_items(verdict, items, submission.pdf.text, problem)
     return verdict

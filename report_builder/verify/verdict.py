@@ -3,13 +3,17 @@
 `inconsistent` when the contradictions outnumber what confirms the pair (the notebook is not
 where the PDF came from), or another student's notebook explains the PDF better (batch),
 or, for a report-builder PDF (`strict`), any check fails; `consistent` when something
-confirms it and nothing is unverifiable or contradicted; `partly verifiable` otherwise.
+confirms it and nothing is unverifiable or contradicted; otherwise `not enough specific
+evidence`, with the count of what did confirm. Only specific evidence confirms: a figure
+that this notebook and no independent student's would show, a printed number with digits
+enough not to be a coincidence. Content every student shares is `weak` and counts for
+nothing either way.
 """
 
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
-CONSISTENT, PARTLY, INCONSISTENT = "consistent", "partly verifiable", "inconsistent"
+CONSISTENT, PARTLY, INCONSISTENT = "consistent", "not enough specific evidence", "inconsistent"
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,16 @@ class Verdict:
             return CONSISTENT
         return PARTLY
 
+    @property
+    def summary(self) -> str:
+        """The verdict as a TA reads it: with the count of specific matches."""
+        if self.verdict != PARTLY:
+            return self.verdict
+        confirmed = self.counts["confirmed"]
+        return f"{PARTLY} ({confirmed} specific match{'es' * (confirmed != 1)})"
+
     def as_dict(self) -> dict:
         return {"pdf": self.pdf, "notebook": self.notebook, "verdict": self.verdict,
+                "summary": self.summary,
                 "counts": dict(self.counts), "warnings": self.warnings,
                 "evidence": [asdict(e) for e in self.evidence]}
