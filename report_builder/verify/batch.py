@@ -102,8 +102,6 @@ def _shipped(name: str, files: dict[str, bytes], folder: str):
     return submission, notebook, trouble.replace(str(here), folder)
 
 
-
-
 def _executor(workers: int, cluster):
     if cluster is not None:
         from ..cluster import RayExecutor
