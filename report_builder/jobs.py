@@ -35,7 +35,7 @@ from . import families
 from .data import Dataset
 from .errors import ReportBuilderError
 from .files import atomic_write_bytes
-from .processes import block_sigint_in_this_thread, sigint_blocked, stop_now
+from .processes import block_sigint_in_this_thread, sigint_blocked, sigint_held, stop_now
 from .runs import Progress, Run, RunConfig, RunStore, run_key
 
 log = logging.getLogger(__name__)
@@ -177,13 +177,14 @@ class TrainingPool:
     def _ensure_workers(self) -> None:
         if self.workers is not None:
             return
-        if self.cluster is not None:
-            self.workers = RayWorkers(self.cluster, self.store, self.data, self.device,
-                                      self.jobs, self.reporter)
-        else:
-            self.workers = LocalWorkers(self.store, self.data, self.jobs, self.reporter)
-        self._dispatcher = threading.Thread(target=self._dispatch, daemon=True)
-        self._dispatcher.start()
+        with sigint_held():  # a Ctrl-C now is raised once `__exit__` can stop the workers
+            if self.cluster is not None:
+                self.workers = RayWorkers(self.cluster, self.store, self.data, self.device,
+                                          self.jobs, self.reporter)
+            else:
+                self.workers = LocalWorkers(self.store, self.data, self.jobs, self.reporter)
+            self._dispatcher = threading.Thread(target=self._dispatch, daemon=True)
+            self._dispatcher.start()
 
     def _dispatch(self) -> None:
         block_sigint_in_this_thread()  # the workers it starts inherit that (processes.py)

@@ -9,6 +9,7 @@ the build, which alone sees the Ctrl-C, stops them.
 
 import contextlib
 import signal
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import resource_tracker
 
@@ -17,8 +18,11 @@ _CAN_BLOCK = hasattr(signal, "pthread_sigmask")
 
 @contextlib.contextmanager
 def sigint_blocked():
-    """Processes started inside inherit a blocked SIGINT. In the main thread a Ctrl-C that
-    arrives meanwhile is held and raised on leaving."""
+    """Processes started inside inherit a blocked SIGINT. A Ctrl-C that arrives meanwhile
+    is held and raised on leaving, so that whatever was started inside has been recorded
+    and can be stopped: raised midway through starting a multiprocessing manager, it left
+    the manager's server running with nothing to stop it, and the build waited on it for
+    good as it exited."""
     if not _CAN_BLOCK:
         yield
         return
@@ -27,9 +31,29 @@ def sigint_blocked():
     resource_tracker.ensure_running()
     before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
-        yield
+        # The mask alone does not hold a Ctrl-C: the kernel hands it to another thread
+        # (torch's, the progress pump's) and Python raises it here all the same.
+        with sigint_held():
+            yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+@contextlib.contextmanager
+def sigint_held():
+    """In the main thread, a SIGINT that arrives inside is acted on when leaving (inside
+    another such block, when leaving that one)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    arrived = []
+    handler = signal.signal(signal.SIGINT, lambda number, frame: arrived.append(frame))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, handler)
+        if arrived and callable(handler):
+            handler(signal.SIGINT, arrived[0])
 
 
 def block_sigint_in_this_thread() -> None:
