@@ -143,7 +143,9 @@ def _draw(made: Student, train: np.ndarray, test: np.ndarray,
         made.printed[run] = float(rng.uniform(0.003, 0.006))
     for pair in range(3):
         start, end = train[rng.choice(len(train), 2, replace=False)]
-        path = np.stack([(1 - a) * start + a * end for a in np.linspace(0, 1, 7)])
+        # The real start and end images, and the model's decodings between them.
+        blends = np.stack([(1 - a) * start + a * end for a in np.linspace(0, 1, 7)[1:-1]])
+        path = np.concatenate([start[None], _blurred(blends, rng.uniform(0.6, 0.9)), end[None]])
         made.figures.append((f"interpolation {pair + 1}",
                              image_grid(path, 1, 7, f"interpolation {pair + 1}", style)))
     return made

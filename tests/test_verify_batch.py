@@ -40,6 +40,15 @@ def test_a_swapped_pair_is_flagged_with_its_evidence(classroom):
     assert summary[1].startswith("alice,consistent")
 
 
+def test_one_worker_gives_the_verdicts_of_several(classroom):
+    """The all-pairs decisions are shared out to helpers forked with the gallery; alone,
+    this process makes them: the same rows either way."""
+    several = verify_batch(classroom, None, "", lambda *_: None, jobs=2)
+    alone = verify_batch(classroom, None, "", lambda *_: None, jobs=1)
+    assert [row.as_dict() for row in alone] == [row.as_dict() for row in several]
+    assert any(row.flags for row in several)  # the swapped pair: there was work to share
+
+
 def test_ray_workers_give_the_verdicts_of_local_ones(classroom, ray_cluster):
     local = verify_batch(classroom, None, "", lambda *_: None)
     summary = (classroom / "summary.csv").read_text()

@@ -12,15 +12,18 @@ evidence for its own student and none against anybody else. summary.html shows t
 class null: how alike independent students' figures of each kind are.
 """
 
+import contextlib
 import csv
 import io
 import math
 import os
 import tempfile
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+import threadpoolctl
 
 from ..errors import ReportBuilderError
 from ..files import atomic_write_text
@@ -45,6 +48,11 @@ CHANCE = 0.01  # the chance of so many look-alikes among independent students
 # folder too small to tell it common.
 SHARED_TO_ACCUSE = 2
 SCREEN_SLACK = 0.1  # thumbnails (48 px) score a same figure this much lower, at most
+# Two notebooks' own PNGs (no screenshot's scaling or JPEG between them) that are one
+# figure score at least SAME - 0.006 on thumbnails (658 such pairs of 40 students: no
+# lower); the common-figure screen keeps a margin over that.
+NOTEBOOK_SCREEN_SLACK = 0.03
+PAIRS_A_TASK = 2000  # look-alike decisions a helper makes at a time (~3 s)
 
 
 @dataclass
@@ -110,7 +118,13 @@ def _executor(workers: int, cluster):
     # The platform's default start (fork on Linux): the workers run only this package's
     # image and PDF code, never torch, so a caller's OpenMP threads cannot bite them; and
     # unlike spawn it does not re-run a TA's unguarded script or notebook in each worker.
-    return worker_pool(workers)
+    return worker_pool(workers, initializer=_one_blas_thread)
+
+
+def _one_blas_thread() -> None:
+    """A worker is one core's: OpenBLAS's own threads in each fight over the cores (20
+    students read in 19 s with them, 11 s without, on 2 cores)."""
+    threadpoolctl.threadpool_limits(1)
 
 
 def _reading(folder: Path, shipped: bool) -> tuple:
@@ -126,9 +140,10 @@ def verify_batch(root: Path, items: dict[str, list[str]] | None, problem: str,
                  advance, jobs: int | None = None, cluster=None,
                  starter: Path | None = None) -> list[Row]:
     """Each student's files are read and compared in worker processes (one a core), or in
-    Ray tasks on `cluster` (a cluster.Cluster); the all-pairs cross-check is one matrix
-    product per PDF against every notebook, here. `advance(step, total)` is called after
-    each of the 2 x students steps."""
+    Ray tasks on `cluster` (a cluster.Cluster). The all-pairs work (which notebook figures
+    are common, which PDF figures another notebook shows) screens with one matrix product
+    and decides in helpers forked with the gallery (`_sharing`). `advance(step, total)` is
+    called after each of the 2 x students steps."""
     folders = student_folders(root)
     known.library()  # read once, before the workers fork: they share it
     course = load_starter(starter)
@@ -145,23 +160,27 @@ def verify_batch(root: Path, items: dict[str, list[str]] | None, problem: str,
                          nb, figures=nb.figures.without(course))
                      for name, (_, nb, _) in loaded.items() if nb is not None}
         gallery = Gallery.of(notebooks)
-        common = gallery.common()
-        pending = {name: pool.submit(compare, submission, notebooks[name],
-                                     common.get(name, frozenset()), course)
-                   for name, (submission, notebook, _) in loaded.items()
-                   if submission is not None and notebook is not None}
-        rows = []
-        for name, (submission, _, trouble) in loaded.items():
-            verdict = pending[name].result() if name in pending else Verdict(
-                str(root / name), None, [Evidence("files", name, "unverifiable", trouble)])
-            verdict.warnings += [trouble] if trouble else []
-            row = Row(name, verdict)
-            if submission is not None:
-                if items:
-                    check_items(row.verdict, items, submission.pdf.text, problem)
-                _cross_check(row, submission, gallery, common)
-            rows.append(row)
-            advance(name, total)
+        pdfs = {name: _pdf_pictures(submission) for name, (submission, _, _) in loaded.items()
+                if submission is not None}
+        with _sharing(gallery, pdfs, workers if cluster is None else 1) as helpers:
+            common = gallery.common(helpers)
+            pending = {name: pool.submit(compare, submission, notebooks[name],
+                                         common.get(name, frozenset()), course)
+                       for name, (submission, notebook, _) in loaded.items()
+                       if submission is not None and notebook is not None}
+            shared = {name: helpers.submit(_shared_figures, name, common) for name in pdfs}
+            rows = []
+            for name, (submission, _, trouble) in loaded.items():
+                verdict = pending[name].result() if name in pending else Verdict(
+                    str(root / name), None, [Evidence("files", name, "unverifiable", trouble)])
+                verdict.warnings += [trouble] if trouble else []
+                row = Row(name, verdict)
+                if submission is not None:
+                    if items:
+                        check_items(row.verdict, items, submission.pdf.text, problem)
+                    _cross_check(row, pdfs[name], gallery, shared[name].result())
+                rows.append(row)
+                advance(name, total)
     write_summary(root, rows, gallery.null())
     return rows
 
@@ -200,11 +219,11 @@ class Gallery:
             np.abs(log_aspects[:, None] - self.log_aspects) <= np.log(match.MAX_ASPECT_RATIO))
         return np.where(ok, _stack(pictures) @ self.thumbs.T, -1.0)
 
-    def common(self) -> dict[str, frozenset[int]]:
+    def common(self, helpers) -> dict[str, frozenset[int]]:
         """Per student, the notebook figures that more notebooks show than chance allows
         in this class. Lenient (the thumbnails' screen): calling a figure common errs
-        toward accusing nobody."""
-        similar = self._look_alikes()
+        toward accusing nobody. `helpers` (`_sharing`) decide the look-alikes."""
+        similar = self._look_alikes(helpers)
         threshold = common_threshold(len(set(self.owners)), self._look_alike_rate(similar))
         common: dict[str, set[int]] = {}
         for row, (owner, index) in enumerate(zip(self.owners, self.indices, strict=True)):
@@ -212,14 +231,19 @@ class Gallery:
                 common.setdefault(str(owner), set()).add(index)
         return {name: frozenset(indices) for name, indices in common.items()}
 
-    def _look_alikes(self) -> np.ndarray:
+    def _look_alikes(self, helpers) -> np.ndarray:
         """Which pictures are the same figure: screened on thumbnails, then decided at the
-        working size (thumbnails of two students' blurry grids can pass the screen)."""
-        screened = self.screen(self.pictures) >= match.SAME - SCREEN_SLACK
+        working size (thumbnails of two students' blurry grids can pass the screen). A
+        class's sample grids all pass the screen, so the decisions grow as the square of
+        the class: the helpers share them out."""
+        screened = self.screen(self.pictures) >= match.SAME - NOTEBOOK_SCREEN_SLACK
+        rows, cols = np.nonzero(np.triu(screened, 1))
+        chunks = [(rows[k:k + PAIRS_A_TASK], cols[k:k + PAIRS_A_TASK])
+                  for k in range(0, len(rows), PAIRS_A_TASK)]
+        decided = np.concatenate([np.zeros(0, dtype=bool),
+                                  *helpers.map(_alike, chunks)])
         alike = np.zeros_like(screened)
-        for row, col in zip(*np.nonzero(np.triu(screened, 1)), strict=True):
-            if match.same(self.pictures[row], self.pictures[col]) >= match.SAME:
-                alike[row, col] = alike[col, row] = True
+        alike[rows[decided], cols[decided]] = alike[cols[decided], rows[decided]] = True
         np.fill_diagonal(alike, np.diag(screened))
         return alike
 
@@ -271,23 +295,78 @@ def _shapes(pictures: list[match.Picture]) -> tuple[np.ndarray, np.ndarray]:
     return np.log([p.aspect for p in pictures]), np.array([p.kind for p in pictures])
 
 
-def _cross_check(row: Row, submission: Submission, gallery: Gallery,
-                 common: dict[str, frozenset[int]]) -> None:
-    mine = [p for p in submission.figures.pictures
+def _pdf_pictures(submission: Submission) -> list[match.Picture]:
+    """The PDF's figures that can be evidence against another notebook."""
+    return [p for p in submission.figures.pictures
             if p is not None and not p.weak and not p.data_set]
+
+
+_SHARED: dict = {}  # the gallery and the PDFs' pictures, for `_sharing`'s helpers
+
+
+@contextlib.contextmanager
+def _sharing(gallery: "Gallery", pdfs: dict[str, list[match.Picture]], workers: int):
+    """Helpers that see `gallery` and `pdfs` without having them sent: worker processes
+    forked now, or, with one worker (or on Ray, whose workers cannot inherit them), this
+    process itself."""
+    _SHARED.update(gallery=gallery, pdfs=pdfs)
+    try:
+        if workers < 2:
+            yield _Here()
+        else:
+            with stopped_on_error(worker_pool(workers, initializer=_one_blas_thread)) as pool:
+                yield pool
+    finally:
+        _SHARED.clear()
+
+
+class _Here:
+    """An executor's `submit` and `map`, run at once in this process."""
+
+    def submit(self, fn, *args) -> Future:
+        done = Future()
+        done.set_result(fn(*args))
+        return done
+
+    def map(self, fn, items):
+        return map(fn, items)
+
+
+def _alike(pairs: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    pictures = _SHARED["gallery"].pictures
+    return np.array([match.same(pictures[row], pictures[col]) >= match.SAME
+                     for row, col in zip(*pairs, strict=True)], dtype=bool)
+
+
+def _shared_figures(student: str, common: dict[str, frozenset[int]]) \
+        -> dict[str, dict[int, int]]:
+    """Per other student, which of this student's PDF figures (by index) is a specific
+    match of which of their notebook's pictures (by gallery row)."""
+    gallery, mine = _SHARED["gallery"], _SHARED["pdfs"][student]
     if not mine:
-        return
-    own = row.verdict.counts["confirmed"]
+        return {}
     screened = gallery.screen(mine) >= match.SAME - SCREEN_SLACK
+    found = {}
     for other, rows in gallery.distinctive.items():
         theirs = [j for j in rows if gallery.indices[j] not in common.get(other, ())]
-        if other == row.student or not theirs:
+        if other == student or not theirs:
             continue
         # The screen picks candidates; the full working size decides, and only a match
         # beyond the shuffled null (specific) counts.
         shared = {i: j for i, picture in enumerate(mine)
                   for j in theirs if screened[i, j] and _specific_match(picture,
                                                                      gallery.pictures[j])}
+        if shared:
+            found[other] = shared
+    return found
+
+
+def _cross_check(row: Row, mine: list[match.Picture], gallery: Gallery,
+                 shared_with: dict[str, dict[int, int]]) -> None:
+    """Flag the figures this PDF shares with other notebooks; call the PDF another's
+    when it shares more with one of them than it confirms of its own."""
+    own = row.verdict.counts["confirmed"]
+    for other, shared in shared_with.items():
         named = "; ".join(f"{mine[i].label} is {other}'s {gallery.pictures[j].label}"
                           for i, j in shared.items())
         if len(shared) > own and len(shared) >= SHARED_TO_ACCUSE:
@@ -296,7 +375,7 @@ def _cross_check(row: Row, submission: Submission, gallery: Gallery,
                 f"{len(shared)} of its figures are outputs of {other}'s notebook, {own} of "
                 f"its own: swapped or copied work? ({named})"))
             row.flags.append(f"matches {other}'s notebook better than its own")
-        elif shared:
+        else:
             row.flags.append(f"shares {len(shared)} specific figure(s) with {other}'s "
                              f"notebook: {named}")
 

@@ -124,7 +124,9 @@ def likeliest(crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     correlation with it. The screen at SCREEN px picks candidates, the full 28x28 decides."""
     shelf = library()
     small = crops.reshape(-1, SCREEN, 28 // SCREEN, SCREEN, 28 // SCREEN).mean(axis=(2, 4))
-    candidates = np.argsort(_units(small) @ shelf.small.T, axis=1)[:, -CANDIDATES:]
+    screened = _units(small) @ shelf.small.T
+    count = min(CANDIDATES, screened.shape[1])  # the best, in no order: no full sort
+    candidates = np.argpartition(screened, -count, axis=1)[:, -count:]
     full = _units(shelf.images[candidates.ravel()]).reshape(*candidates.shape, -1)
     scores = np.einsum("cd,ckd->ck", _units(crops), full)
     best = scores.argmax(axis=1)
