@@ -86,7 +86,11 @@ def test_the_drafts_follow_the_numbers():
     assert short["q1"].startswith("No") and "overfits" in short["q1"]
     assert "zero within noise" not in answers(kl_difference=0.5)["q2"]
     rising = answers(estimates=[-100.0, -98.0, -97.0, -96.5, -95.4], estimate_rise=1.1)
-    assert "true gap is larger" in rising["q3"]
+    assert "has not converged" in rising["q3"]
+    assert "nats above the ELBO" in healthy["q3"] and "within noise" not in healthy["q3"]
+    for gap in (-0.05, 0.05):  # inside two paired standard errors, either side of zero
+        tied = answers(gap=gap, gap_se=0.05)["q3"]
+        assert "within noise" in tied and "above the ELBO" not in tied, gap
     other_data = drafts("vae-likelihood", {
         **likelihood_numbers(), "data": {"name": "mnist-5k", "train_images": 4000}})
     assert "cannot be judged" in other_data["q1"]

@@ -2,8 +2,8 @@
 image, and what happens without the stop-gradient or the predictor (the `simsiam` problem).
 
 - Augmentations fit for digits, drawn per image on whole batches (kornia): random resized
-  crop, small affine transforms, Gaussian noise, blur. No flips: a flipped digit is another
-  symbol.
+  crop, small affine transforms, Gaussian noise (the default three); blur where the spec
+  asks for it. No flips: a flipped digit is another symbol.
 - SGD with momentum and weight decay; the run's `lr` follows a cosine over the whole run
   (the spec says how it relates to the paper's). Since the schedule depends on the total
   epochs, a longer run never continues a shorter one.
