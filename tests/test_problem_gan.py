@@ -77,6 +77,10 @@ def test_the_drafts_follow_the_numbers():
     assert "Vanilla is worse than LSGAN, as in the course's" in usual["q4"]
     assert "Neither side wins" in usual["q1"] and "mode collapse" not in usual["q1"]
     assert "fell to 0.5 as the generator improved" in usual["q3"]
+    assert "Lipschitz bound everywhere" in usual["q3"] and "1-Lipschitz" not in usual["q3"]
+    measured = answers(wgan_gp=run(n_critic=5, losses={
+        **run()["losses"], "grad_norm": loss_part(1.234)}))["q3"]
+    assert "late in training (‖∇D(x̂)‖ 1.23): it pulls" in measured
     assert "so it tracks sample quality" in usual["q3"]
     assert "double exposure" in usual["q5"] and "stay on the digit manifold more" in usual["q5"]
     assert "No dimension stands out" in usual["q5"] and "3, 3 and 3 of the" in usual["q5"]

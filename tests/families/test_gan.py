@@ -25,6 +25,8 @@ def test_the_penalty_of_a_linear_critic_is_its_closed_form():
     penalty = family.gradient_penalty(critic(points).squeeze(1), points)
     w = critic[1].weight.detach().flatten()
     assert penalty.item() == pytest.approx(((w.norm() - 1) ** 2).item(), rel=1e-5)
+    norms = family.gradient_norms(critic(points).squeeze(1), points)
+    assert torch.allclose(norms.detach(), w.norm().expand(8), rtol=1e-5)
     penalty.backward()  # through the gradient: the double backward
     expected = 2 * (w.norm() - 1) * w / w.norm()
     assert torch.allclose(critic[1].weight.grad.flatten(), expected, atol=1e-6)
