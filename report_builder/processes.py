@@ -47,13 +47,13 @@ def sigint_held():
         yield
         return
     arrived = []
-    handler = signal.signal(signal.SIGINT, lambda number, frame: arrived.append(frame))
+    handler = signal.signal(signal.SIGINT, lambda number, frame: arrived.append(number))
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, handler)
-        if arrived and callable(handler):
-            handler(signal.SIGINT, arrived[0])
+        if arrived:  # to whatever handled it before: Python's, an outer block's, the default
+            signal.raise_signal(signal.SIGINT)
 
 
 def block_sigint_in_this_thread() -> None:

@@ -138,7 +138,7 @@ def critic_loss(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
     between = (eps * real + (1 - eps) * fake).requires_grad_(True)
     real_score, fake_score = critic(torch.cat([real, fake])).float().chunk(2)
     norms = gradient_norms(critic(between).float(), between)
-    penalty = ((norms - 1) ** 2).mean()
+    penalty = _penalty(norms)
     wasserstein = real_score.mean() - fake_score.mean()
     # grad_norm: what the penalty constrains, where it constrains it (x̂ only); the report
     # quotes it rather than claiming a Lipschitz bound everywhere.
@@ -149,7 +149,11 @@ def critic_loss(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
 
 def gradient_penalty(scores: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
     """E[(||∇_x̂ D(x̂)||₂ - 1)²], differentiable (see `gradient_norms`)."""
-    return ((gradient_norms(scores, points) - 1) ** 2).mean()
+    return _penalty(gradient_norms(scores, points))
+
+
+def _penalty(norms: torch.Tensor) -> torch.Tensor:
+    return ((norms - 1) ** 2).mean()
 
 
 def gradient_norms(scores: torch.Tensor, points: torch.Tensor) -> torch.Tensor:

@@ -118,6 +118,10 @@ def _executor(workers: int, cluster):
     # The platform's default start (fork on Linux): the workers run only this package's
     # image and PDF code, never torch, so a caller's OpenMP threads cannot bite them; and
     # unlike spawn it does not re-run a TA's unguarded script or notebook in each worker.
+    return _local_pool(workers)
+
+
+def _local_pool(workers: int):
     return worker_pool(workers, initializer=_one_blas_thread)
 
 
@@ -314,7 +318,7 @@ def _sharing(gallery: "Gallery", pdfs: dict[str, list[match.Picture]], workers: 
         if workers < 2:
             yield _Here()
         else:
-            with stopped_on_error(worker_pool(workers, initializer=_one_blas_thread)) as pool:
+            with stopped_on_error(_local_pool(workers)) as pool:
                 yield pool
     finally:
         _SHARED.clear()
