@@ -4,6 +4,9 @@ Drafts live in `templates/answers/<problem>/<question>.md.j2`. They receive the 
 numbers as plain values and branch on them, so a draft says what the run supports. Each
 number a draft prints goes through a formatting filter that records it, so the manifest
 (and `verify`) know every number quoted. Words are counted after rendering.
+
+A draft states a difference only beyond its noise: it gets `paired` and `standard_error`
+(report_builder.noise).
 """
 
 import re
@@ -13,7 +16,8 @@ import jinja2
 import markdown
 
 from .errors import ReportBuilderError
-from .evaluate import CONFIDENT  # drafts may quote the threshold
+from .evaluate import CONFIDENT, PRIOR_KL  # drafts may quote the thresholds
+from .noise import paired, standard_error
 from .numbers import NUMBER, epochs, significant
 from .spec import ROOT, Spec
 
@@ -40,7 +44,8 @@ def count_words(text: str) -> int:
     return sum(1 for token in plain.split() if re.search(r"[A-Za-z0-9]", token))
 
 
-def _environment(folder: Path, quoted: list[tuple[str, float]]) -> jinja2.Environment:
+def _environment(folder: Path, quoted: list[tuple[str, float]],
+                 compared: list[dict]) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(folder),
         undefined=jinja2.StrictUndefined,
@@ -49,21 +54,35 @@ def _environment(folder: Path, quoted: list[tuple[str, float]]) -> jinja2.Enviro
         keep_trailing_newline=True,
     )
 
-    def record(text: str, value: float) -> str:
-        quoted.append((text, float(value)))
+    def record(text: str, value: float, as_share: bool = False) -> str:
+        # A difference of shares printed in percentage points ("3.0 points") is recorded
+        # as the share it stands for ("3.0%" = 0.03), as `pct` records its numbers.
+        quoted.append((f"{text}%" if as_share else text, float(value)))
         return text
 
     env.filters["num"] = lambda value, digits=3: record(significant(value, digits), value)
     env.filters["fixed"] = lambda value, places=2: record(f"{value:.{places}f}", value)
-    env.filters["pct"] = lambda value: record(f"{100 * value:.0f}%", value)
+    env.filters["pct"] = lambda value, places=0: record(f"{100 * value:.{places}f}%", value)
+    env.filters["points"] = lambda value, places=1: record(f"{100 * value:.{places}f}", value,
+                                                           as_share=True)
     env.filters["beta"] = lambda value: record(f"{value:g}", value)
     env.filters["epochs"] = epochs
+
+    def compare(a: dict, b: dict, key: str):
+        difference = paired(a, b, key)
+        compared.append({"runs": [a.get("key"), b.get("key")], "measure": key,
+                         "difference": difference.difference, "se": difference.se,
+                         "reversed": -difference.difference})  # b - a, as a draft may put it
+        return difference
+
+    env.globals.update(paired=compare, standard_error=standard_error)
     return env
 
 
 def render_answer(folder: Path, question: str, context: dict) -> dict:
     quoted: list[tuple[str, float]] = []
-    env = _environment(folder, quoted)
+    compared: list[dict] = []  # the paired differences the draft read, for the manifest
+    env = _environment(folder, quoted, compared)
     try:
         text = env.get_template(f"{question}.md.j2").render(**context)
     except jinja2.TemplateNotFound:
@@ -80,13 +99,16 @@ def render_answer(folder: Path, question: str, context: dict) -> dict:
         "numbers": [text for text, _ in quoted],  # measured values, as printed
         "values": [value for _, value in quoted],  # the same, unrounded
         "all_numbers": sorted(set(NUMBER.findall(text))),  # every number the text shows
+        "comparisons": compared,
     }
 
 
 def answer_context(numbers: dict) -> dict:
     """What a draft sees: the build's numbers (runs, search, judge, data, ...), the data
-    set's words for an image, and the judge's confidence threshold."""
-    return {**numbers, "words": words_for(numbers["data"]["name"]), "confident": CONFIDENT}
+    set's words for an image, the judge's confidence threshold and the KL under which a
+    latent dimension sits at the prior."""
+    return {**numbers, "words": words_for(numbers["data"]["name"]), "confident": CONFIDENT,
+            "prior_kl": PRIOR_KL}
 
 
 def render_answers(spec: Spec, numbers: dict, allow_long: bool = False,

@@ -15,7 +15,7 @@ from torch import nn
 from torch.nn import functional as F
 from torchmetrics.image.fid import FrechetInceptionDistance
 
-from .models.distributions import gaussian_kl, log_normal, log_standard_normal
+from .models.distributions import gaussian_kl, gaussian_kl_each, log_normal, log_standard_normal
 
 CONFIDENT = 0.9  # a sample "reads as a digit" when the classifier's top class has p > 0.9
 EVAL_BATCH = 500
@@ -186,22 +186,29 @@ def sharpness(images: torch.Tensor) -> float:
 
 
 @torch.no_grad()
-def test_elbo(model: nn.Module, images: torch.Tensor, seed: int) -> dict[str, float]:
-    """Test-set ELBO in nats per image for a Bernoulli VAE (one z sample per image).
+def test_elbo(model: nn.Module, images: torch.Tensor, seed: int) -> dict:
+    """Test-set ELBO in nats per image for a Bernoulli VAE (one z sample per image), and its
+    terms per image under `per_image` (what standard errors, and paired ones between runs
+    on the same images, are computed from).
 
-    The loss parts are E_q[-log p(x|z)] and KL(q(z|x) || p(z)); a model whose
-    reconstruction term is not a log-likelihood (MSE) has no ELBO and returns {}.
+    The terms are E_q[-log p(x|z)] and KL(q(z|x) || p(z)); a model whose reconstruction
+    term is not a log-likelihood (MSE) has no ELBO and returns {}.
     """
     if not hasattr(model, "decode_logits"):
         return {}
     torch.manual_seed(seed)
-    totals = {"recon": 0.0, "kl": 0.0}
+    recons, kls = [], []
     for chunk in images.split(EVAL_BATCH):
-        parts = model.loss(chunk)
-        for name in totals:
-            totals[name] += parts[name].item() * len(chunk)
-    recon, kl = totals["recon"] / len(images), totals["kl"] / len(images)
-    return {"test_recon_nats": recon, "test_kl_nats": kl, "test_elbo": -(recon + kl)}
+        mu, log_sigma = model.encode(chunk)
+        logits = model.decode_logits(model.reparameterize(mu, log_sigma))
+        recons.append(F.binary_cross_entropy_with_logits(
+            logits, chunk, reduction="none").flatten(1).sum(1).double())
+        kls.append(gaussian_kl_each(mu.double(), log_sigma.double()))
+    recon, kl = torch.cat(recons).cpu(), torch.cat(kls).cpu()
+    return {"test_recon_nats": recon.mean().item(), "test_kl_nats": kl.mean().item(),
+            "test_elbo": -(recon + kl).mean().item(),
+            "per_image": {"test_recon_nats": recon.tolist(), "test_kl_nats": kl.tolist(),
+                          "test_elbo": (-(recon + kl)).tolist()}}
 
 
 @torch.no_grad()
@@ -225,10 +232,12 @@ def autoencoder_metrics(run, evaluation) -> dict:
     model, judge, test_images = run.model, evaluation.judge, evaluation.test_images
     samples = prior_samples(model, evaluation.n_samples, evaluation.seed)
     recons = reconstruct_all(model, test_images)
+    mse = (recons - test_images).pow(2).flatten(1).mean(1).double().cpu()
     final = {name: float(np.mean(values[-20:])) for name, values in run.history.items()}
+    elbo = test_elbo(model, test_images, evaluation.seed)
     return {
         "prior_norm": float(np.sqrt(model.nz)),
-        "test_mse": F.mse_loss(recons, test_images).item(),
+        "test_mse": mse.mean().item(),
         "recon_accuracy": label_accuracy(judge, recons, evaluation.test_labels),
         "test_kl": mean_kl(model, test_images),
         "final_recon": final.get("recon", float("nan")),
@@ -240,9 +249,10 @@ def autoencoder_metrics(run, evaluation) -> dict:
         "sharpness": sharpness(samples),
         "grid_confident": int((digit_confidence(
             judge, prior_samples(model, GRID_SAMPLES, evaluation.seed)) > CONFIDENT).sum()),
-        **test_elbo(model, test_images, evaluation.seed),
+        **elbo,
         "recon_spread": spread(recons),
         "sample_spread": spread(samples),
+        "per_image": {"test_mse": mse.tolist(), **elbo.get("per_image", {})},
     }
 
 
@@ -250,6 +260,7 @@ IS_CHUNK = 50_000  # samples decoded at once: memory stays flat whatever K and t
 
 
 ACTIVE = 0.01  # a latent dimension is active when Cov_x(E_q[z_d]) exceeds this (Burda et al.)
+PRIOR_KL = 0.01  # nats: a latent dimension whose mean KL is below this sits at the prior
 
 
 def active_units(model: nn.Module, images: torch.Tensor) -> int:
@@ -259,31 +270,48 @@ def active_units(model: nn.Module, images: torch.Tensor) -> int:
 
 
 @torch.no_grad()
-def bernoulli_recon_nats(model: nn.Module, images: torch.Tensor) -> float:
-    """-log p(x | z = the code of x), summed over pixels, averaged over images: a
+def bernoulli_recon_each(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """-log p(x | z = the code of x), summed over pixels, per image (float64): a
     deterministic auto-encoder's reconstruction term (a VAE's decodes the posterior mean)."""
-    total = 0.0
-    for chunk in images.split(EVAL_BATCH):
-        logits = model.decode_logits(encode_mean(model, chunk))
-        total += F.binary_cross_entropy_with_logits(logits, chunk, reduction="sum").item()
-    return total / len(images)
+    return torch.cat([F.binary_cross_entropy_with_logits(
+        model.decode_logits(encode_mean(model, chunk)), chunk, reduction="none"
+    ).flatten(1).sum(1).double().cpu() for chunk in images.split(EVAL_BATCH)])
+
+
+@torch.no_grad()
+def kl_per_dimension(model: nn.Module, images: torch.Tensor) -> list[float]:
+    """KL(q(z_d|x) || N(0, 1)) of each latent dimension d, averaged over images: which
+    dimensions carry information about the image (the rest sit at the prior)."""
+    mu, log_sigma = zip(*(model.encode(chunk) for chunk in images.split(EVAL_BATCH)), strict=True)
+    mu, log_sigma = torch.cat(mu).double(), torch.cat(log_sigma).double()
+    per_dim = 0.5 * (mu.pow(2) + torch.exp(2 * log_sigma) - 1 - 2 * log_sigma)
+    return per_dim.mean(0).cpu().tolist()
 
 
 def bernoulli_metrics(run, evaluation) -> dict:
     """What the beta-vae problem reports of an MLP AE or VAE with a Bernoulli decoder:
-    training losses over the last epoch and test losses, per image summed (nats)."""
+    training losses over the last epoch and test losses, per image summed. The images are
+    grey levels, not binary, so these are binary cross-entropies, not log-likelihoods."""
     model, test_images = run.model, evaluation.test_images
+    at_mean = bernoulli_recon_each(model, test_images)
     measured = {
         "final_recon": run.epoch_means("recon")[-1],
         "final_kl": run.epoch_means("kl")[-1] if "kl" in run.history else 0.0,
-        "test_recon_at_mean": bernoulli_recon_nats(model, test_images),
+        "test_recon_at_mean": at_mean.mean().item(),
         "sharpness": sharpness(prior_samples(model, evaluation.n_samples, evaluation.seed)),
+        "per_image": {"test_recon_at_mean": at_mean.tolist()},
     }
     if hasattr(model, "reparameterize"):
-        measured |= test_elbo(model, test_images, evaluation.seed)
+        elbo = test_elbo(model, test_images, evaluation.seed)
+        # BCE + KL, what the training minimised (the images are grey, so not a -ELBO).
+        loss = [-value for value in elbo["per_image"]["test_elbo"]]
+        measured |= {**elbo, "test_loss": -elbo["test_elbo"],
+                     "per_image": measured["per_image"] | elbo["per_image"] | {"test_loss": loss}}
         measured["active_units"] = active_units(model, test_images)
+        measured["kl_per_dimension"] = kl_per_dimension(model, test_images)
     else:
         measured["test_recon_nats"] = measured["test_recon_at_mean"]
+        measured["per_image"]["test_recon_nats"] = measured["per_image"]["test_recon_at_mean"]
     return measured
 
 

@@ -575,6 +575,30 @@ def save_figures(figures: list[Figure], folder: Path) -> dict[str, dict]:
     return saved
 
 
+def plot_kl_per_dimension(name, caption, title, kl: np.ndarray, floor: float) -> Figure:
+    """Each latent dimension's KL (mean over test images), largest first, on a log axis, with
+    the level under which a dimension sits at the prior."""
+    arrays = {"kl": np.sort(np.asarray(kl))[::-1].copy(), "floor": np.asarray(floor)}
+    return Figure(name, caption, arrays, partial(_draw_kl_per_dimension, title, arrays), (title,),
+                  "kl_per_dimension")
+
+
+def _draw_kl_per_dimension(title, arrays) -> bytes:
+    fig, ax = plt.subplots(figsize=(4.6, 2.6))
+    kl, floor = arrays["kl"], float(arrays["floor"])
+    shown = np.maximum(kl, floor / 100)  # a dimension at exactly the prior still gets a bar
+    ax.bar(np.arange(1, len(kl) + 1), shown, color=np.where(kl > floor, "tab:blue", "tab:gray"))
+    ax.axhline(floor, color="tab:red", linestyle="--", linewidth=1,
+               label=f"{floor:g} nats: at the prior below")
+    ax.set_yscale("log")
+    ax.set_xlabel("latent dimension, largest KL first")
+    ax.set_ylabel("KL (nats per image)")
+    ax.legend(frameon=False, fontsize=7)
+    ax.set_title(title)
+    fig.tight_layout()
+    return _png(fig)
+
+
 def redraw(kind: str, labels: list, arrays: dict[str, np.ndarray]) -> bytes:
     """Draw a saved figure again from its .npz arrays and manifest labels."""
     if kind == "reconstructions":
@@ -609,6 +633,8 @@ def redraw(kind: str, labels: list, arrays: dict[str, np.ndarray]) -> bytes:
         return _draw_samples_over_training(arrays, *labels)
     if kind == "perturbation":
         return _draw_perturbation(labels[0], arrays)
+    if kind == "kl_per_dimension":
+        return _draw_kl_per_dimension(labels[0], arrays)
     if kind == "log_likelihood_vs_k":
         return _draw_log_likelihood_vs_k(labels[0], arrays)
     raise ValueError(f"unknown figure kind {kind!r}")

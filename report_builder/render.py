@@ -16,6 +16,7 @@ import jinja2
 
 from .answers import words_for
 from .files import atomic_write_bytes, atomic_write_json, atomic_write_text, sha256_bytes
+from .noise import standard_error
 from .numbers import SEEDS_HEADING, epochs
 from .spec import ROOT, Spec
 
@@ -51,6 +52,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["math"] = lambda tex: jinja2.filters.Markup(tex_svg(tex))
+    env.globals["standard_error"] = standard_error
     env.filters["sig"] = lambda value, digits=3: f"{value:.{digits}g}"
     env.filters["epochs"] = epochs
     return env
@@ -64,6 +66,12 @@ def package_versions() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+def without_per_image(metrics: dict | None) -> dict | None:
+    """The per-image values behind standard errors stay in the run cache, out of the
+    manifest."""
+    return metrics and {key: value for key, value in metrics.items() if key != "per_image"}
 
 
 def make_manifest(spec: Spec, options, numbers: dict, answers: dict, figures: dict,
@@ -87,7 +95,7 @@ def make_manifest(spec: Spec, options, numbers: dict, answers: dict, figures: di
                 "train_seconds": run.info["train_seconds"],
                 "code_version": run.info["code_version"],
                 "final_losses": run.info["final"],
-                "metrics": numbers["runs"].get(name),
+                "metrics": without_per_image(numbers["runs"].get(name)),
             }
             for name, run in runs.items()
         },
@@ -98,6 +106,9 @@ def make_manifest(spec: Spec, options, numbers: dict, answers: dict, figures: di
         "paths": numbers["paths"],
         "test_spread": numbers["test_spread"],
         "seeds": numbers.get("seeds"),
+        # Differences between runs on the same test images that the answers read, with
+        # their paired standard errors (from the per-image values in the run cache).
+        "comparisons": [c for a in answers.values() for c in a.get("comparisons", [])],
         "figures": figures,
         "answers": {
             question: {"words": a["words"], "limit": a["limit"], "numbers": a["numbers"],

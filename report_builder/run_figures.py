@@ -12,6 +12,7 @@ from . import evaluate as ev
 from .figures import (
     Figure,
     plot_kl_estimates,
+    plot_kl_per_dimension,
     plot_latent_scatter,
     plot_log_likelihood_vs_k,
     plot_loss_curves,
@@ -36,11 +37,23 @@ def reconstructions(name: str, run, measured: dict, evaluation, inputs=None) -> 
         originals = inputs(originals)
     recons = run.model.reconstruct(originals).cpu().numpy()
     error = (f"Test MSE {measured['test_mse']:.4f}." if "test_mse" in measured else
-             f"Test reconstruction term {measured['test_recon_nats']:.1f} nats per image.")
+             f"Test reconstruction term (binary cross-entropy, summed over pixels) "
+             f"{measured['test_recon_nats']:.1f} per image.")
     caption = (f"Run <code>{name}</code>, {run.label}: five test images (top) and their "
                f"reconstructions (bottom). {error}")
     return plot_reconstructions(f"reconstructions_{name}", caption,
                                 f"{run.label}: reconstructions", originals.cpu().numpy(), recons)
+
+
+def kl_per_dimension(name: str, run, measured: dict, evaluation) -> Figure:
+    kl = np.asarray(measured["kl_per_dimension"])
+    used = int((kl > ev.PRIOR_KL).sum())
+    caption = (f"Run <code>{name}</code>, {run.label}: the KL of each of the {len(kl)} latent "
+               f"dimensions, averaged over the test images. {used} carry more than "
+               f"{ev.PRIOR_KL:g} nats; the other {len(kl) - used} carry "
+               f"{kl[kl <= ev.PRIOR_KL].sum():.2g} nats together.")
+    return plot_kl_per_dimension(f"kl_per_dimension_{name}", caption,
+                                 f"{run.label}: KL per dimension", kl, ev.PRIOR_KL)
 
 
 def samples(name: str, run, measured: dict, evaluation) -> Figure:

@@ -47,8 +47,10 @@ def quotes(answer: dict) -> list[tuple[str, str, float]]:
 
 
 def _find_number(text: str, printed: str, start: int) -> int | None:
+    """Where `printed` shows in the text; a share recorded as "3.0%" may show as "3.0"
+    (percentage points)."""
     for match in NUMBER.finditer(text, start):
-        if match.group() == printed:
+        if match.group() in (printed, printed.removesuffix("%")):
             return match.start()
     return None
 

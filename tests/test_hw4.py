@@ -2,6 +2,7 @@
 
 import copy
 
+import numpy as np
 import pytest
 import torch
 from torch.nn import functional as F
@@ -59,10 +60,15 @@ def test_the_shared_run_has_one_key_and_trains_once(tmp_path, tiny):
     assert runs["weight_1"].key == runs["latent_2"].key
 
 
-def hw4_run(nz, beta, elbo, sharpness, readable, frechet, spread, kl):
+def hw4_run(nz, beta, elbo, sharpness, readable, frechet, spread, kl, scatter=2.0):
+    """scatter: the run's own per-image noise around the images' shared difficulty."""
+    hardness = np.random.default_rng(0).normal(0, 20, 1000)
+    own = np.random.default_rng(nz + int(100 * beta)).normal(0, scatter, 1000)
+    per_image = hardness + own - (hardness + own).mean() + elbo
     return {"nz": nz, "beta": beta, "test_elbo": elbo, "sharpness": sharpness,
             "grid_confident": readable, "samples": {"frechet": frechet},
-            "latent_spread": spread, "test_kl_nats": kl, "test_recon_nats": -elbo - kl}
+            "latent_spread": spread, "test_kl_nats": kl, "test_recon_nats": -elbo - kl,
+            "per_image": {"test_elbo": per_image.tolist()}}
 
 
 def hw4_numbers():
@@ -82,7 +88,7 @@ def hw4_numbers():
 def test_hw4_drafts_follow_the_numbers():
     spec = load_spec("hw4")
     answers = {q: a["markdown"] for q, a in render_answers(spec, hw4_numbers()).items()}
-    assert "best at Z = 25" in answers["p2"]
+    assert "best at Z = 25" in answers["p2"] and "1 ± 0.09 above Z = 50" in answers["p2"]
     assert "Z = 2 gives the smoothest, blurriest digits" in answers["p2"]
     assert "Yet its samples are more readable" in answers["p2"]
     assert "Z = 25 and Z = 50 look alike" in answers["p2"]
@@ -96,6 +102,14 @@ def test_hw4_drafts_follow_the_numbers():
     assert "does not shrink steadily" in answers["p3"]
     assert "about as many readable samples" in answers["p2"]
     assert "not clearly blurrier" in answers["p2"]
+
+
+def test_hw4_calls_a_best_latent_size_inside_the_noise_a_tie():
+    numbers = copy.deepcopy(hw4_numbers())
+    numbers["runs"]["latent_25"] = hw4_run(25, 1, -100, 0.82, 55, 31, 0.8, 26, scatter=30)
+    numbers["runs"]["latent_50"] = hw4_run(50, 1, -101, 0.83, 50, 32, 0.7, 27, scatter=30)
+    p2 = " ".join(render_answers(load_spec("hw4"), numbers)["p2"]["markdown"].split())
+    assert "highest at Z = 25" in p2 and "within noise of Z = 50" in p2 and "best at" not in p2
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ from ..figures import Figure, plot_loss_comparison
 from ..runs import Run
 from ..spec import Spec
 
-PART_LABELS = {"beta": "KL weight w(t)", "recon": "reconstruction (nats per image)",
+PART_LABELS = {"beta": "KL weight w(t)", "recon": "reconstruction (BCE per image)",
                "kl": "KL (nats per image)", "loss": "loss"}
 
 

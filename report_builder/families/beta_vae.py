@@ -84,4 +84,5 @@ def label(config) -> str:
 
 
 measure = evaluate.bernoulli_metrics
-FIGURES = {"samples": run_figures.samples, "reconstructions": run_figures.reconstructions}
+FIGURES = {"samples": run_figures.samples, "reconstructions": run_figures.reconstructions,
+           "kl_per_dimension": run_figures.kl_per_dimension}

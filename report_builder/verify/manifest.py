@@ -72,7 +72,7 @@ def measured_values(manifest: dict) -> list[float]:
                 walk(value)
 
     for section in ("runs", "beta_search", "judge", "interpolation", "paths", "dataset",
-                    "test_spread"):
+                    "test_spread", "comparisons"):
         walk(manifest.get(section))
     return values
 

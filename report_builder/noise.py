@@ -1,0 +1,58 @@
+"""How far apart two measured numbers must be before a report says they differ.
+
+Measurements keep their per-image values on the test set under `per_image`. A mean over
+test images has the standard error of those values; two runs measured on the same images
+are compared by the mean of their per-image differences and its standard error (paired),
+which is much smaller than the unpaired one when both runs find the same images hard.
+A difference of more than NOISE_SE standard errors is beyond the noise; anything less is
+"within noise".
+"""
+
+import math
+from dataclasses import dataclass
+
+from .errors import ReportBuilderError
+
+NOISE_SE = 2
+
+
+@dataclass(frozen=True)
+class Difference:
+    """a − b, and its standard error; `above`: a exceeds b beyond the noise."""
+
+    difference: float
+    se: float
+
+    @property
+    def above(self) -> bool:
+        return self.difference > NOISE_SE * self.se
+
+    @property
+    def below(self) -> bool:
+        return self.difference < -NOISE_SE * self.se
+
+    @property
+    def within_noise(self) -> bool:
+        return not (self.above or self.below)
+
+
+def mean_and_se(values: list[float]) -> tuple[float, float]:
+    n = len(values)
+    mean = math.fsum(values) / n
+    variance = math.fsum((v - mean) ** 2 for v in values) / (n - 1) if n > 1 else 0.0
+    return mean, math.sqrt(variance / n)
+
+
+def paired(a: dict, b: dict, key: str) -> Difference:
+    """Run a's per-image `key` minus run b's, on the same test images: the mean difference
+    and its paired standard error."""
+    first, second = a["per_image"][key], b["per_image"][key]
+    if len(first) != len(second):
+        raise ReportBuilderError(f"{key}: runs measured on {len(first)} and {len(second)} "
+                                 "images cannot be paired; measure both on the same test set")
+    return Difference(*mean_and_se([x - y for x, y in zip(first, second, strict=True)]))
+
+
+def standard_error(run: dict, key: str) -> float:
+    """Of the mean over test images of one run's `key`."""
+    return mean_and_se(run["per_image"][key])[1]
