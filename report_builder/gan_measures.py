@@ -7,6 +7,9 @@ FIDs are the judge's (`evaluate.Judge.frechet`: torchmetrics, in the digit class
 feature space).
 """
 
+import itertools
+import math
+
 import numpy as np
 import torch
 
@@ -18,6 +21,7 @@ from .train import as_float
 FID_SAMPLES = 10_000  # at most: what FID is usually reported at (fewer when data is short)
 EPSILON = 5.0  # added to one latent dimension at a time
 SHOWN_DIMS = 16  # the dimensions that change the image most
+PERTURBED_Z = 16  # z whose single-dimension moves are measured (the figure shows the first)
 PATH_STEPS = 11  # a = 0, 0.1, ..., 1
 PAIRS = 3
 LATE = 0.1  # "late in training": the last 10% of the generator iterations
@@ -81,7 +85,7 @@ def measure(run, evaluation) -> dict:
         "fid_floor": floor,
         "final_samples": scored[-1],
         "losses": loss_summary(run),
-        "distance_fid_correlation": distance_tracks_fid(run, iterations, fids),
+        **distance_tracks_fid(run, iterations, fids),
         "perturbation": perturbation_summary(run, judge, device),
         "paths": path_summary(run, judge, device),
         "test_grey_share": grey_share(evaluation.test_images),
@@ -90,69 +94,123 @@ def measure(run, evaluation) -> dict:
 
 def loss_summary(run) -> dict:
     """The loss curves in numbers: means per loop epoch (50 generator iterations), and the
-    late-training level and wobble of each part (std of those means over the second half)."""
+    late-training level and wobble of each part (std of those means over the second half).
+
+    `swing` is that wobble over what batch noise alone would give the means (the std of the
+    iterations within each epoch / sqrt(50), averaged over the second half): a ratio with
+    no unit and no offset (WGAN-GP's generator loss has an arbitrary one), about 1 for a
+    loss that only jitters around a level, far above 1 for one that drifts or swings."""
     summary = {}
+    per = run.iterations_per_epoch
     for part, values in run.history.items():
         values = np.asarray(values)
         late = values[-max(1, int(LATE * len(values))):]
         per_epoch = np.asarray(run.epoch_means(part))
+        epochs = values[:per * len(per_epoch)].reshape(len(per_epoch), per)
+        second_half = slice(len(per_epoch) // 2, None)
+        noise = float(epochs[second_half].std(axis=1, ddof=1).mean() / math.sqrt(per))
+        wobble = float(per_epoch[second_half].std())
         summary[part] = {
             "first": float(per_epoch[0]),
             "late": float(late.mean()),
             "min_epoch": float(per_epoch.min()),
             "max_epoch": float(per_epoch.max()),
-            "second_half_std": float(per_epoch[len(per_epoch) // 2:].std()),
+            "second_half_std": wobble,
+            # None when the second half holds a single 50-iteration mean: nothing to compare.
+            "swing": wobble / noise if len(per_epoch[second_half]) > 1 and noise > 0 else None,
             "per_epoch": per_epoch.tolist(),
         }
     return summary
 
 
-def distance_tracks_fid(run, iterations: list[int], fids: list[float]) -> float | None:
+def distance_tracks_fid(run, iterations: list[int], fids: list[float]) -> dict:
     """Spearman's rank correlation between FID and what the discriminator's loss says of the
     distance between real and generated images, over the snapshots after iteration 0 (each
     the mean of the 50 iterations before it): the critic's Wasserstein estimate, or minus
     a GAN discriminator's loss (which rises as the generator improves). Near 1: the loss
-    tells how good the samples are."""
+    tells how good the samples are. With it, the exact one-sided p-value of so high a
+    correlation when the orders are unrelated: with 5 snapshots only a perfect order has
+    p < 0.05."""
     if len(iterations) < 4:
-        return None
+        return {"distance_fid_correlation": None, "distance_fid_p": None,
+                "distance_fid_points": len(iterations) - 1}
     part, sign = ("wasserstein", 1) if "wasserstein" in run.history else ("d_loss", -1)
     per_epoch = run.epoch_means(part)
     distance = [sign * per_epoch[it // run.family.EPOCH_ITERATIONS - 1] for it in iterations[1:]]
-    ranks = [np.argsort(np.argsort(values)) for values in (distance, fids[1:])]
+    rho = rank_correlation(distance, fids[1:])
+    return {"distance_fid_correlation": rho,
+            "distance_fid_p": rank_correlation_p(rho, len(distance)),
+            "distance_fid_points": len(distance)}
+
+
+def rank_correlation(a: list[float], b: list[float]) -> float:
+    ranks = [np.argsort(np.argsort(values)) for values in (a, b)]
     return float(np.corrcoef(*ranks)[0, 1])
 
 
+def rank_correlation_p(rho: float, n: int) -> float:
+    """P(Spearman's rho >= rho) over all n! equally likely orders (exact; n stays small)."""
+    if n > 8:
+        raise ValueError("exact only for n <= 8 snapshots")
+    base = list(range(n))
+    values = [rank_correlation(base, list(order)) for order in itertools.permutations(base)]
+    return float(np.mean(np.asarray(values) >= rho - 1e-9))
+
+
 @torch.no_grad()
-def perturbed(run, device) -> dict:
-    """One z, and z + ε e_d for every dimension d, decoded by the final generator; the mean
-    absolute pixel change each dimension causes, largest first."""
+def perturbed(run, device, n_z: int = 1) -> dict:
+    """n_z draws of z, and z + ε e_d for every dimension d, decoded by the final generator:
+    the mean absolute pixel change each move causes [z, d], and for the first z the
+    dimensions ordered by it, largest first (the figure)."""
     nz = run.config.params.nz
-    z = latents(1, nz, PERTURB_SEED)
-    moved = z + EPSILON * torch.eye(nz)
+    z = latents(n_z, nz, PERTURB_SEED)
+    moved = (z[:, None] + EPSILON * torch.eye(nz)).flatten(0, 1)
     generator = run.models["generator"]
     base, images = generate(generator, z), generate(generator, moved)
-    changes = (images - base).abs().flatten(1).mean(1).cpu()
-    order = torch.argsort(changes, descending=True, stable=True)
-    return {"base": base, "images": images, "changes": changes, "order": order}
+    images = images.view(n_z, nz, *images.shape[1:])
+    changes = (images - base[:, None]).abs().flatten(2).mean(2).cpu()
+    order = torch.argsort(changes[0], descending=True, stable=True)
+    return {"base": base[:1], "images": images[0], "changes": changes[0], "order": order,
+            "all_bases": base, "all_images": images, "all_changes": changes}
 
 
 def perturbation_summary(run, judge, device) -> dict:
-    found = perturbed(run, device)
-    changes, order = found["changes"], found["order"]
-    flips = (ev.predicted_digits(judge, found["images"])
-             != ev.predicted_digits(judge, found["base"])).float()
-    top = order[:SHOWN_DIMS]
+    """Over PERTURBED_Z draws of z: how much of the pixel change the 16 most effective
+    dimensions carry (mean over z, ± its standard error), and how often a single-dimension
+    move changes the class the judge reads (± the standard error over z); and whether the
+    class-changing moves concentrate in a few dimensions, as one factor per dimension would
+    have them, or spread over many."""
+    found = perturbed(run, device, PERTURBED_Z)
+    changes = found["all_changes"]  # [z, d]
+    n_z, dims = changes.shape
+    before = ev.predicted_digits(judge, found["all_bases"])
+    after = ev.predicted_digits(judge, found["all_images"].flatten(0, 1)).view(n_z, dims)
+    flips = (after != before[:, None].to(after.device)).float().cpu()  # [z, d]
+    top = changes.sort(dim=1, descending=True).values[:, :SHOWN_DIMS]
+    top_shares = (top.sum(1) / changes.sum(1)).numpy()
+    flip_shares = flips.mean(1).numpy()
+    by_dimension = flips.sum(0)
+    total = float(by_dimension.sum())
+    first = found["order"][:SHOWN_DIMS]
     return {
         "epsilon": EPSILON,
-        "dims": len(changes),
-        "shown_dims": top.tolist(),
-        "shown_changes": changes[top].tolist(),
-        "top_share": float(changes[top].sum() / changes.sum()),
-        "even_share": SHOWN_DIMS / len(changes),  # the top share if every dimension were alike
+        "dims": dims,
+        "z_draws": n_z,
+        "shown_dims": first.tolist(),
+        "shown_changes": changes[0][first].tolist(),
+        "top_share": float(top_shares.mean()),
+        "top_share_se": float(top_shares.std(ddof=1) / math.sqrt(n_z)),
+        "even_share": SHOWN_DIMS / dims,  # the top share if every dimension were alike
         "median_change": float(changes.median()),
         "max_change": float(changes.max()),
-        "digit_flips": int(flips.sum()),
-        "shown_digit_flips": int(flips[top].sum()),
+        "flip_share": float(flip_shares.mean()),  # of all n_z x dims moves
+        "flip_share_se": float(flip_shares.std(ddof=1) / math.sqrt(n_z)),
+        "flipping_dims": int((by_dimension > 0).sum()),  # dims that change the class of some z
+        # Share of the class changes made by the 16 dims that make most of them.
+        "flip_concentration": (float(by_dimension.sort(descending=True).values[:SHOWN_DIMS].sum()
+                                     / total) if total else 0.0),
+        "digit_flips": int(flips[0].sum()),  # the figure's z
+        "shown_digit_flips": int(flips[0][first].sum()),
     }
 
 

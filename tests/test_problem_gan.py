@@ -3,6 +3,7 @@ drafts fed numbers that contradict their default claims."""
 
 import json
 
+import numpy as np
 import pytest
 from pypdf import PdfReader
 from specs import drafts
@@ -41,7 +42,13 @@ def test_the_pdf_shows_every_required_result_and_verifies(quick_build_of, tmp_pa
 
 def loss_part(late: float, **values) -> dict:
     return {"first": late, "late": late, "min_epoch": late, "max_epoch": late,
-            "second_half_std": 0.01, **values}
+            "second_half_std": 0.01, "swing": 1.5, **values}
+
+
+def perturbation(**values) -> dict:
+    return {"epsilon": 5.0, "dims": 100, "z_draws": 16, "top_share": 0.2,
+            "top_share_se": 0.01, "even_share": 0.16, "flip_share": 0.05,
+            "flip_share_se": 0.01, "flipping_dims": 60, "flip_concentration": 0.5, **values}
 
 
 def run(**values) -> dict:
@@ -56,9 +63,9 @@ def run(**values) -> dict:
                        "d_real": loss_part(0.7), "d_fake": loss_part(0.3),
                        "wasserstein": loss_part(0.5, first=3.0, max_epoch=4.0),
                        "gp": loss_part(0.05)},
-            "distance_fid_correlation": 0.9,
-            "perturbation": {"epsilon": 5.0, "dims": 100, "top_share": 0.2, "even_share": 0.16,
-                             "digit_flips": 3},
+            "distance_fid_correlation": 1.0, "distance_fid_p": 1 / 120,
+            "distance_fid_points": 5,
+            "perturbation": perturbation(),
             "paths": {"latent": {"inner_mean": 0.95, "grey_share": 0.1},
                       "pixel": {"inner_mean": 0.7, "grey_share": 0.25}},
             **values}
@@ -83,7 +90,19 @@ def test_the_drafts_follow_the_numbers():
     assert "late in training (‖∇D(x̂)‖ 1.23): it pulls" in measured
     assert "so it tracks sample quality" in usual["q3"]
     assert "double exposure" in usual["q5"] and "stay on the digit manifold more" in usual["q5"]
-    assert "No dimension stands out" in usual["q5"] and "3, 3 and 3 of the" in usual["q5"]
+    assert "No dimension stands out" in usual["q5"] and "over 16 draws of z" in usual["q5"]
+    assert "5.0% ± 1.0" in usual["q5"] and "an entangled code" in usual["q5"]
+    # No move changes the class beyond its noise: no claim about identity at all.
+    still = answers(**{name: run(perturbation=perturbation(flip_share=0.01, flip_share_se=0.008))
+                       for name in NAMES})["q5"]
+    assert "entangled" not in still and "No run's moves change the class measurably" in still
+    # Class changes made by a few dimensions: not called entangled.
+    few = answers(**{name: run(perturbation=perturbation(flip_concentration=0.95))
+                     for name in NAMES})["q5"]
+    assert "concentrate in a few dimensions" in few and "entangled" not in few
+    standing = answers(**{name: run(perturbation=perturbation(top_share=0.5))
+                          for name in NAMES})["q5"]
+    assert "A few dimensions move the image more" in standing
     flipped = answers(vanilla=run(final_fid=5.0))
     assert "vanilla is best, unlike the course's ordering" in flipped["q4"]
     assert "LSGAN is worse than vanilla" in flipped["q4"]
@@ -96,8 +115,18 @@ def test_the_drafts_follow_the_numbers():
     assert "partial mode collapse" in collapsed["q2"]
     drifted = answers(lsgan=run(final_fid=20.0, best_fid=10.0))
     assert "did not hold its best state" in drifted["q2"]
-    untracked = answers(wgan_gp=run(distance_fid_correlation=0.1))
-    assert "does not track sample quality" in untracked["q3"]
+    untracked = answers(wgan_gp=run(distance_fid_correlation=0.1, distance_fid_p=0.45))
+    assert "too few to say it tracks" in untracked["q3"]
+    # 0.9 over 5 snapshots: unrelated orders reach it 1 time in 24, 0.042: still tracks.
+    assert "(p = 0.042), so it tracks" in answers(wgan_gp=run(
+        distance_fid_correlation=0.9, distance_fid_p=1 / 24))["q3"]
+    swinging = answers(vanilla=run(losses={**run()["losses"], "g_loss": loss_part(
+        2.0, swing=7.0)}))["q1"]
+    assert "moved 7 times as much as batch noise would" in swinging and "steady" not in swinging
+    assert "held steady" in usual["q1"]
+    short = answers(vanilla=run(losses={**run()["losses"], "g_loss": loss_part(
+        2.0, swing=None)}))["q1"]
+    assert "too short to tell whether it held steady" in short
     blends = answers(**{name: run(paths={"latent": {"inner_mean": 0.5, "grey_share": 0.1},
                                          "pixel": {"inner_mean": 0.8, "grey_share": 0.11}})
                         for name in NAMES})
@@ -114,3 +143,37 @@ def test_the_drafts_follow_the_numbers():
     assert "peaked early, at 4 (a mean over 50 iterations), and fell" in peak_first["q3"]
     close = answers(vanilla=run(final_fid=20.5), lsgan=run(final_fid=20.2))
     assert "within 10% of each other, too close to rank" in close["q4"]
+
+
+def test_a_rank_correlations_p_value_counts_the_orders_that_reach_it():
+    from report_builder.gan_measures import rank_correlation, rank_correlation_p
+
+    assert rank_correlation([1, 2, 3, 4, 5], [10, 20, 30, 40, 50]) == pytest.approx(1.0)
+    assert rank_correlation_p(1.0, 5) == pytest.approx(1 / 120)  # only the order itself
+    assert rank_correlation_p(0.9, 5) == pytest.approx(5 / 120)  # and four one swap away
+    assert rank_correlation_p(-1.0, 5) == 1.0
+
+
+class FakeRun:
+    """Just what loss_summary reads: per-iteration losses in loop epochs of 50."""
+
+    iterations_per_epoch = 50
+
+    def __init__(self, **history):
+        self.history = {name: list(values) for name, values in history.items()}
+
+    def epoch_means(self, part):
+        return np.asarray(self.history[part]).reshape(-1, 50).mean(1).tolist()
+
+
+def test_the_swing_is_scale_and_offset_free_and_sees_a_drift():
+    from report_builder.gan_measures import loss_summary
+
+    noise = np.random.default_rng(0).normal(0, 1, 40 * 50)
+    steady = loss_summary(FakeRun(g_loss=noise))["g_loss"]["swing"]
+    assert 0.6 < steady < 1.5  # means of 50 iid draws move as batch noise says
+    shifted = loss_summary(FakeRun(g_loss=100 + 7 * noise))["g_loss"]["swing"]
+    assert shifted == pytest.approx(steady)  # WGAN-GP's offset and scale change nothing
+    drift = noise + np.repeat(np.sin(np.arange(40)), 50)  # the level swings between epochs
+    assert loss_summary(FakeRun(g_loss=drift))["g_loss"]["swing"] > 3
+    assert loss_summary(FakeRun(g_loss=noise[:100]))["g_loss"]["swing"] is None  # 2 epochs
