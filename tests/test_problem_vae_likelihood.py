@@ -64,14 +64,15 @@ def likelihood_numbers(**changes) -> dict:
            "kl_difference": 0.01, "kl_difference_se": 0.02, "kl_difference_sd": 1.5,
            "n_iterations": 10000, "final_kl": 25.0, "final_train_elbo": -89.0, "epochs": 20,
            "target_shortfall": -11.5, "last_epoch_change": 4.5, "kl_noise_share": 0.06,
-           "estimate_rise": 0.1}
+           "estimate_rise": 0.1, "estimate_rise_se": 0.06}
     vae.update(changes)
     return {"runs": {"vae": vae}, "data": {"name": "mnist", "train_images": 60000},
             "profile": "full", "judge": None, "search": None}
 
 
 def answers(**changes) -> dict[str, str]:
-    return drafts("vae-likelihood", likelihood_numbers(**changes))
+    return {question: " ".join(text.split())
+            for question, text in drafts("vae-likelihood", likelihood_numbers(**changes)).items()}
 
 
 def test_the_drafts_follow_the_numbers():
@@ -87,6 +88,10 @@ def test_the_drafts_follow_the_numbers():
     assert "zero within noise" not in answers(kl_difference=0.5)["q2"]
     rising = answers(estimates=[-100.0, -98.0, -97.0, -96.5, -95.4], estimate_rise=1.1)
     assert "has not converged" in rising["q3"]
+    # The same rise of 1.1 nats, but ± 0.6 (paired): not told from no change.
+    noisy = answers(estimates=[-100.0, -98.0, -97.0, -96.5, -95.4], estimate_rise=1.1,
+                    estimate_rise_se=0.6)["q3"]
+    assert "no more than its noise" in noisy and "has not converged" not in noisy
     assert "nats above the ELBO" in healthy["q3"] and "within noise" not in healthy["q3"]
     for gap in (-0.05, 0.05):  # inside two paired standard errors, either side of zero
         tied = answers(gap=gap, gap_se=0.05)["q3"]

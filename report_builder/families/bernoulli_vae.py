@@ -192,6 +192,7 @@ def measure(run, evaluation) -> dict:
         "last_epoch_change": val_elbo[-1] - val_elbo[-2] if len(val_elbo) > 1 else 0.0,
         "kl_noise_share": float(kl_differences.std(ddof=1)) / final_kl,
         "estimate_rise": float(estimates[KS[-1]].mean() - estimates[KS[-2]].mean()),
+        "estimate_rise_se": _mean_se(estimates[KS[-1]] - estimates[KS[-2]])[1],  # paired
     }
 
 
