@@ -17,7 +17,7 @@ import markdown
 
 from .errors import ReportBuilderError
 from .evaluate import CONFIDENT, PRIOR_KL  # drafts may quote the thresholds
-from .noise import paired, standard_error
+from .noise import independent, paired, standard_error
 from .numbers import NUMBER, epochs, significant
 from .spec import ROOT, Spec
 
@@ -75,7 +75,8 @@ def _environment(folder: Path, quoted: list[tuple[str, float]],
                          "reversed": -difference.difference})  # b - a, as a draft may put it
         return difference
 
-    env.globals.update(paired=compare, standard_error=standard_error)
+    env.globals.update(paired=compare, independent=independent,
+                       standard_error=standard_error)
     return env
 
 

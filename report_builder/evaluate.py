@@ -18,6 +18,7 @@ from torchmetrics.image.fid import FrechetInceptionDistance
 from .models.distributions import gaussian_kl, gaussian_kl_each, log_normal, log_standard_normal
 
 CONFIDENT = 0.9  # a sample "reads as a digit" when the classifier's top class has p > 0.9
+FID_RESAMPLES = 20  # bootstrap draws of the generated features: a Fréchet distance's noise
 EVAL_BATCH = 500
 GRID_SAMPLES = 100  # a 10x10 grid of prior samples
 
@@ -94,6 +95,16 @@ class Judge:
         self.fid.update(features.to(self.fid.device, torch.float64), real=False)
         return self.fid.compute().item()
 
+    def frechet_se(self, features: torch.Tensor, resamples: int = FID_RESAMPLES) -> float:
+        """The spread of the Fréchet distance over bootstrap resamples of the generated
+        features (the same test set's): its noise from which samples were drawn. Two runs'
+        distances differ beyond noise when apart by more than 2 sqrt(se_a² + se_b²)."""
+        generator = torch.Generator().manual_seed(0)  # the same resamples for every run
+        draws = [self.frechet(features[torch.randint(len(features), (len(features),),
+                                                     generator=generator)])
+                 for _ in range(resamples)]
+        return float(np.std(draws, ddof=1))
+
 
 @torch.no_grad()
 def make_judge(classifier: nn.Module, test_images: torch.Tensor,
@@ -122,6 +133,7 @@ def judge_images(judge: Judge, images: torch.Tensor) -> dict[str, float]:
     entropy = -(share[share > 0] * share[share > 0].log2()).sum().item()
     return {
         "frechet": judge.frechet(features),
+        "frechet_se": judge.frechet_se(features),
         "confidence": top.mean().item(),
         "confident_share": (top > CONFIDENT).double().mean().item(),
         "class_entropy_bits": entropy,  # log2(10) = 3.32 when all digits are equally common

@@ -75,6 +75,7 @@ def measure(run, evaluation) -> dict:
         "last_iteration": iterations[-1],
         "fid": fids,
         "final_fid": fids[-1],
+        "final_fid_se": scored[-1]["frechet_se"],  # bootstrap over the samples
         "best_fid": fids[best],
         "best_iteration": iterations[best],
         "fid_rises": int(np.sum(np.diff(fids) > 0)),

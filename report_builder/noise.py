@@ -56,3 +56,9 @@ def paired(a: dict, b: dict, key: str) -> Difference:
 def standard_error(run: dict, key: str) -> float:
     """Of the mean over test images of one run's `key`."""
     return mean_and_se(run["per_image"][key])[1]
+
+
+def independent(a: float, a_se: float, b: float, b_se: float) -> Difference:
+    """a − b for numbers measured apart (two runs' FIDs on their own samples): the standard
+    error of the difference is sqrt(a_se² + b_se²)."""
+    return Difference(a - b, math.hypot(a_se, b_se))

@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from report_builder import evaluate as ev
+from report_builder.train import as_float
 
 
 def small_judge(images: torch.Tensor) -> ev.Judge:
@@ -66,3 +67,12 @@ def test_interpolation_follows_the_course_formula():
 def test_spread_is_zero_for_identical_images():
     assert ev.spread(torch.ones(5, 1, 28, 28)) == 0.0
     assert ev.spread(torch.rand(50, 1, 28, 28)) > 0.2
+
+
+def test_a_frechet_distance_carries_its_sampling_noise(tiny):
+    judge = small_judge(as_float(tiny.test_images[:256]))
+    many = ev.judge_images(judge, as_float(tiny.train_images[:512]))
+    few = ev.judge_images(judge, as_float(tiny.train_images[:64]))
+    assert 0 < many["frechet_se"] < few["frechet_se"]  # fewer samples, more noise
+    again = ev.judge_images(judge, as_float(tiny.train_images[:512]))
+    assert again["frechet_se"] == many["frechet_se"]  # the same resamples every time

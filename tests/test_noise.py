@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from report_builder.errors import ReportBuilderError
-from report_builder.noise import Difference, paired, standard_error
+from report_builder.noise import Difference, independent, paired, standard_error
 
 
 def run(values) -> dict:
@@ -36,3 +36,12 @@ def test_within_noise_means_fewer_than_two_standard_errors_either_way():
 def test_runs_measured_on_different_test_sets_cannot_be_paired():
     with pytest.raises(ReportBuilderError, match="measured on 3 and 2 images cannot be paired"):
         paired(run([1, 2, 3]), run([1, 2]), "loss")
+
+
+def test_numbers_measured_apart_add_their_noise_in_quadrature():
+
+
+    difference = independent(30.0, 3.0, 20.0, 4.0)
+    assert difference.difference == 10.0 and difference.se == pytest.approx(5.0)
+    assert difference.within_noise  # 10 < 2 x 5
+    assert independent(31.0, 3.0, 20.0, 4.0).above
