@@ -10,9 +10,10 @@ from report_builder.errors import ReportBuilderError
 from report_builder.spec import load_spec
 
 
-def judged(frechet, confident_share, entropy=3.3):
-    return {"frechet": frechet, "confidence": 0.8, "confident_share": confident_share,
-            "class_entropy_bits": entropy, "largest_class_share": 0.12}
+def judged(frechet, confident_share, entropy=3.3, frechet_se=1.0):
+    return {"frechet": frechet, "frechet_se": frechet_se, "confidence": 0.8,
+            "confident_share": confident_share, "class_entropy_bits": entropy,
+            "largest_class_share": 0.12}
 
 
 # How hard each test image is to reconstruct, shared by every run.
@@ -190,3 +191,12 @@ def test_q4_calls_reconstructions_blurrier_only_beyond_the_paired_noise(spec):
         a + 0.011 + s for a, s in zip(ae, swing, strict=True)]
     q4 = texts(spec, numbers)["q4"]
     assert "about as sharp as the AE's" in q4 and "blurrier" not in q4
+
+
+def test_q4_ranks_samples_by_frechet_distance_only_beyond_its_noise(spec):
+    numbers = healthy()
+    assert "are closer to real digits than at either extreme" in " ".join(
+        texts(spec, numbers)["q4"].split())
+    numbers["runs"]["vae_tuned"]["samples"] = judged(40.0, 0.7, frechet_se=15.0)  # 55 - 40 < 2 SE
+    q4 = " ".join(texts(spec, numbers)["q4"].split())
+    assert "not better than both extremes beyond noise" in q4 and "closer to real" not in q4
