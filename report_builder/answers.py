@@ -71,8 +71,7 @@ def _environment(folder: Path, quoted: list[tuple[str, float]],
     def compare(a: dict, b: dict, key: str):
         difference = paired(a, b, key)
         compared.append({"runs": [a.get("key"), b.get("key")], "measure": key,
-                         "difference": difference.difference, "se": difference.se,
-                         "reversed": -difference.difference})  # b - a, as a draft may put it
+                         "difference": difference.difference, "se": difference.se})
         return difference
 
     env.globals.update(paired=compare, independent=independent,

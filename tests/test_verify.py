@@ -120,6 +120,8 @@ def test_printed_numbers_agree_at_their_own_precision():
     assert agrees_as_built("0.00693", values) and agrees_as_built("0.19", values)
     assert agrees_as_built("96%", values)
     assert not agrees_as_built("0.0069", [0.00712]) and not agrees_as_built("97%", values)
+    # A difference quoted the other way round ("3.0 points below"): its magnitude agrees.
+    assert agrees_as_built("3.0%", [-0.0301]) and not agrees_as_built("3.2%", [-0.0301])
 
 
 def test_answer_blocks_end_at_the_next_section_heading():
