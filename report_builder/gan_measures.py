@@ -25,6 +25,7 @@ PERTURBED_Z = 16  # z whose single-dimension moves are measured (the figure show
 PATH_STEPS = 11  # a = 0, 0.1, ..., 1
 PAIRS = 3
 LATE = 0.1  # "late in training": the last 10% of the generator iterations
+BLOCKS = 5  # per loop epoch of 50 iterations: the noise of a mean is read off 10-iteration means
 GREY = (0.2, 0.8)  # pixel values that are neither background nor stroke
 # Seeds of the latent draws, offset from the evaluation seed so that the figures' z differ
 # from the FID samples' z but are the same for every run.
@@ -97,19 +98,20 @@ def loss_summary(run) -> dict:
     """The loss curves in numbers: means per loop epoch (50 generator iterations), and the
     late-training level and wobble of each part (std of those means over the second half).
 
-    `swing` is that wobble over what batch noise alone would give the means (the std of the
-    iterations within each epoch / sqrt(50), averaged over the second half): a ratio with
-    no unit and no offset (WGAN-GP's generator loss has an arbitrary one), about 1 for a
-    loss that only jitters around a level, far above 1 for one that drifts or swings."""
+    `swing` is that wobble over what noise alone would give the means: within each epoch of
+    the second half, the spread of its five 10-iteration means / sqrt(5) (blocks, so that
+    noise correlated over a few iterations counts as noise). A ratio with no unit and no
+    offset, about 1 for a loss that only jitters around a level, far above 1 for one that
+    drifts or swings between epochs."""
     summary = {}
     per = run.iterations_per_epoch
     for part, values in run.history.items():
         values = np.asarray(values)
         late = values[-max(1, int(LATE * len(values))):]
         per_epoch = np.asarray(run.epoch_means(part))
-        epochs = values[:per * len(per_epoch)].reshape(len(per_epoch), per)
         second_half = slice(len(per_epoch) // 2, None)
-        noise = float(epochs[second_half].std(axis=1, ddof=1).mean() / math.sqrt(per))
+        blocks = values[:per * len(per_epoch)].reshape(len(per_epoch), BLOCKS, -1).mean(2)
+        noise = float(blocks[second_half].std(axis=1, ddof=1).mean() / math.sqrt(BLOCKS))
         wobble = float(per_epoch[second_half].std())
         summary[part] = {
             "first": float(per_epoch[0]),
@@ -130,8 +132,9 @@ def distance_tracks_fid(run, iterations: list[int], fids: list[float]) -> dict:
     the mean of the 50 iterations before it): the critic's Wasserstein estimate, or minus
     a GAN discriminator's loss (which rises as the generator improves). Near 1: the loss
     tells how good the samples are. With it, the exact one-sided p-value of so high a
-    correlation when the orders are unrelated: with 5 snapshots only a perfect order has
-    p < 0.05."""
+    correlation were the two orders unrelated (with 5 snapshots, rho >= 0.9 has p = 5/120).
+    Both also trend with training time, so a small p says they move together over
+    training, not that the loss tells a good snapshot from a bad one at a given time."""
     if len(iterations) < 4:
         return {"distance_fid_correlation": None, "distance_fid_p": None,
                 "distance_fid_points": len(iterations) - 1}
@@ -178,9 +181,8 @@ def perturbed(run, device, n_z: int = 1) -> dict:
 def perturbation_summary(run, judge, device) -> dict:
     """Over PERTURBED_Z draws of z: how much of the pixel change the 16 most effective
     dimensions carry (mean over z, ± its standard error), and how often a single-dimension
-    move changes the class the judge reads (± the standard error over z); and whether the
-    class-changing moves concentrate in a few dimensions, as one factor per dimension would
-    have them, or spread over many."""
+    move changes the class the judge reads (± the standard error over z), and how many
+    dimensions make such a change for some z."""
     found = perturbed(run, device, PERTURBED_Z)
     changes = found["all_changes"]  # [z, d]
     n_z, dims = changes.shape
@@ -191,7 +193,6 @@ def perturbation_summary(run, judge, device) -> dict:
     top_shares = (top.sum(1) / changes.sum(1)).numpy()
     flip_shares = flips.mean(1).numpy()
     by_dimension = flips.sum(0)
-    total = float(by_dimension.sum())
     first = found["order"][:SHOWN_DIMS]
     return {
         "epsilon": EPSILON,
@@ -207,9 +208,6 @@ def perturbation_summary(run, judge, device) -> dict:
         "flip_share": float(flip_shares.mean()),  # of all n_z x dims moves
         "flip_share_se": float(flip_shares.std(ddof=1) / math.sqrt(n_z)),
         "flipping_dims": int((by_dimension > 0).sum()),  # dims that change the class of some z
-        # Share of the class changes made by the 16 dims that make most of them.
-        "flip_concentration": (float(by_dimension.sort(descending=True).values[:SHOWN_DIMS].sum()
-                                     / total) if total else 0.0),
         "digit_flips": int(flips[0].sum()),  # the figure's z
         "shown_digit_flips": int(flips[0][first].sum()),
     }
