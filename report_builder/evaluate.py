@@ -315,7 +315,7 @@ def bernoulli_metrics(run, evaluation) -> dict:
     }
     if hasattr(model, "reparameterize"):
         elbo = test_elbo(model, test_images, evaluation.seed)
-        # BCE + KL, what the training minimised (the images are grey, so not a -ELBO).
+        # BCE + KL, unweighted whatever the run's β (the images are grey: not a -ELBO).
         loss = [-value for value in elbo["per_image"]["test_elbo"]]
         measured |= {**elbo, "test_loss": -elbo["test_elbo"],
                      "per_image": measured["per_image"] | elbo["per_image"] | {"test_loss": loss}}

@@ -89,8 +89,11 @@ def test_the_drafts_follow_the_numbers():
     assert "none sits at the prior" in awake["q2"] and "of the 32" not in awake["q2"]
     assert "lowers the KL and raises the BCE" in usual["q3"]
     assert "β = 0 with the sampling dropped" in usual["q3"]
-    assert "As in the course's reference" in usual["q4"] and "also better" in usual["q4"]
+    assert "As in the course's reference" in usual["q4"] and "the warm-up is better" in usual["q4"]
 
+    small_best = answers(ae_16=run(85.0, nz=16, seed=2))["q1"]
+    assert "Latent size 16 reconstructs the test images best" in small_best
+    assert "Here 16 reconstructs better than 128" in small_best
     worse_1024 = answers(ae_1024=run(120.0, nz=1024, seed=4))
     assert "Latent size 128 reconstructs" in worse_1024["q1"]
     assert "1024 is worse than 128" in worse_1024["q1"]
