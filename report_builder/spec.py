@@ -194,7 +194,7 @@ class Spec(Strict):
     course: str
     output: str
     template: str
-    defaults: dict[str, float | int | str | list[int]] = {}
+    defaults: dict[str, float | int | str | list[int] | list[str]] = {}
     runs: dict[str, RunSpec]
     classifier: RunSpec | None = Field(default=None, description="the judge of samples")
     beta_search: BetaSearch | None = None

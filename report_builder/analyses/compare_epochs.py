@@ -9,7 +9,8 @@ from ..spec import Spec
 
 # A series' panel title and what its reference level is called.
 SERIES = {"knn_accuracy": ("kNN accuracy (test)", "chance"),
-          "output_std": ("std of the normalized output (epoch mean)", "1/√d (no collapse)")}
+          "output_std": ("std of the normalized output (test)", "at initialisation"),
+          "output_rank": ("effective rank of the output (test)", "at initialisation")}
 
 
 def figure(spec: Spec, runs: dict[str, Run], measured: dict[str, dict]) -> Figure:

@@ -7,11 +7,18 @@ image, and what happens without the stop-gradient or the predictor (the `simsiam
 - SGD with momentum and weight decay; the run's `lr` follows a cosine over the whole run
   (the spec says how it relates to the paper's). Since the schedule depends on the total
   epochs, a longer run never continues a shorter one.
-- Every step records the paper's collapse indicator, the per-channel standard deviation of
-  the L2-normalized projector output over the batch (about 1/sqrt(d) for a healthy spread,
-  0 when collapsed); after every epoch, the kNN accuracy of the encoder's features (cosine
-  similarity, the training set as memory, the test set as queries, k neighbours weighted by
-  exp(s / τ), Wu et al. 2018).
+- Collapse is measured after every epoch on the test images in eval mode, on the projector
+  output before its last batch norm: the per-channel standard deviation of the
+  L2-normalized outputs (0 when every image maps to one point) and their effective rank
+  (dimensional collapse). The paper's indicator over each training batch
+  (`batch_output_std`) is recorded too, but cannot show collapse here: the last batch norm
+  rescales each batch to unit variance, keeping that std near 1/sqrt(d) even when the
+  outputs lie on one line or shrink onto one point.
+- After every epoch, the kNN accuracy of the encoder's features (cosine similarity, the
+  training set as memory, the test set as queries, k neighbours weighted by exp(s / τ),
+  Wu et al. 2018). At the end, also a linear probe (logistic regression on the frozen
+  features), and both for raw pixels and the untrained encoder. Accuracies carry their
+  binomial standard error; differences on the same test images, a paired one.
 """
 
 import math
@@ -20,7 +27,7 @@ from typing import Literal
 
 import kornia.augmentation as K
 import torch
-from pydantic import Field
+from pydantic import Field, field_validator
 from torch import nn
 from torch.nn import functional as F
 
@@ -34,6 +41,7 @@ Augmentation = Literal["crop", "affine", "noise", "blur"]
 EXTENDS_SHORTER_RUNS = False  # the cosine schedule spans the whole run
 CHANCE = 0.1  # ten classes
 FEATURE_BATCH = 500
+PROBE_ITERATIONS, PROBE_L2 = 200, 1e-3  # the linear probe's L-BFGS steps and weight penalty
 
 
 class Params(base.Params):
@@ -42,10 +50,21 @@ class Params(base.Params):
     predictor: Literal["mlp", "identity"] = "mlp"
     stop_gradient: bool = True
     augmentations: tuple[Augmentation, ...] = ("crop", "affine", "noise")
+    crop_scale: tuple[float, float] = Field(
+        default=(0.5, 1.0), description="share of the image's area a random crop keeps (min, max)")
+    predictor_lr: Literal["cosine", "fixed"] = Field(
+        default="cosine", description="'fixed': the predictor keeps lr, as the paper found best")
     momentum: float = Field(default=0.9, ge=0, lt=1)
     weight_decay: float = Field(default=5e-4, ge=0)
     knn_k: int = Field(default=20, gt=0, description="neighbours of a kNN query")
     knn_temperature: float = Field(default=0.1, gt=0, description="τ of the kNN weights")
+
+    @field_validator("crop_scale")
+    @classmethod
+    def _area_share(cls, scale: tuple[float, float]) -> tuple[float, float]:
+        if not 0 < scale[0] <= scale[1] <= 1:
+            raise ValueError("crop_scale must be (min, max) with 0 < min <= max <= 1")
+        return scale
 
 
 def build(params: Params) -> dict[str, nn.Module]:
@@ -55,7 +74,13 @@ def build(params: Params) -> dict[str, nn.Module]:
 
 
 def optimizers(models, params: Params, lr: float) -> dict[str, torch.optim.Optimizer]:
-    return {"model": torch.optim.SGD(models["model"].parameters(), lr=lr,
+    net = models["model"]
+    predictor = list(net.predictor.parameters())
+    in_predictor = {id(p) for p in predictor}
+    rest = [p for p in net.parameters() if id(p) not in in_predictor]
+    # The paper's best: the predictor's lr stays fixed while the rest follows the cosine.
+    groups = [{"params": rest}, {"params": predictor, "fixed_lr": params.predictor_lr == "fixed"}]
+    return {"model": torch.optim.SGD([g for g in groups if g["params"]], lr=lr,
                                      momentum=params.momentum, weight_decay=params.weight_decay)}
 
 
@@ -70,10 +95,11 @@ def check_data(params: Params, data) -> None:
 
 
 @cache
-def augmenter(augmentations: tuple[str, ...]) -> K.AugmentationSequential:
+def augmenter(augmentations: tuple[str, ...],
+              crop_scale: tuple[float, float]) -> K.AugmentationSequential:
     """Each image of a batch gets its own parameters (kornia draws them per sample)."""
     available = {
-        "crop": K.RandomResizedCrop((28, 28), scale=(0.5, 1.0), ratio=(0.8, 1.25)),
+        "crop": K.RandomResizedCrop((28, 28), scale=crop_scale, ratio=(0.8, 1.25)),
         "affine": K.RandomAffine(degrees=15.0, translate=(0.1, 0.1), p=1.0),
         "noise": K.RandomGaussianNoise(mean=0.0, std=0.1, p=0.5),
         "blur": K.RandomGaussianBlur((3, 3), (0.1, 1.0), p=0.5),
@@ -82,13 +108,16 @@ def augmenter(augmentations: tuple[str, ...]) -> K.AugmentationSequential:
 
 
 def augment(images: torch.Tensor, params: Params) -> torch.Tensor:
-    return augmenter(params.augmentations)(images).clamp(0, 1)
+    return augmenter(params.augmentations, params.crop_scale)(images).clamp(0, 1)
 
 
 def cosine_lr(optimizer: torch.optim.Optimizer, fit: Fit) -> None:
-    """lr(t) = lr0 · (1 + cos(π t / T)) / 2 over the whole run (Loshchilov & Hutter)."""
+    """lr(t) = lr0 · (1 + cos(π t / T)) / 2 over the whole run (Loshchilov & Hutter); a
+    group marked fixed_lr keeps lr0."""
     for group in optimizer.param_groups:
         group.setdefault("initial_lr", group["lr"])
+        if group.get("fixed_lr"):
+            continue
         group["lr"] = group["initial_lr"] * 0.5 * (1 + math.cos(math.pi * fit.epoch / fit.epochs))
 
 
@@ -110,18 +139,94 @@ def features(net: SimSiam, images: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def knn_accuracy(memory: torch.Tensor, memory_labels: torch.Tensor, queries: torch.Tensor,
-                 labels: torch.Tensor, k: int, temperature: float) -> float:
+def outputs(net: SimSiam, images: torch.Tensor) -> torch.Tensor:
+    """L2-normalized projector outputs just before its last batch norm, in eval mode. That
+    batch norm (no affine) rescales whatever spread is left to unit variance: by each
+    batch's statistics in training, by their running average in eval mode. Outputs that
+    shrank onto one point plus jitter would look healthy after it; before it they do not."""
+    net.eval()
+    before_last_norm = net.projector[:-1]
+    return F.normalize(torch.cat([before_last_norm(net.encoder(c)).float()
+                                  for c in images.split(FEATURE_BATCH)]), dim=1)
+
+
+def effective_rank(vectors: torch.Tensor) -> float:
+    """exp of the entropy of the centred vectors' normalized singular values (Roy & Vetterli,
+    2007): the number of directions they really use; 1 when they all lie on one line."""
+    centred = vectors.double() - vectors.double().mean(0)
+    singular = torch.linalg.svdvals(centred)
+    share = singular / singular.sum()
+    share = share[share > 0]
+    return float(torch.exp(-(share * share.log()).sum()))
+
+
+def spread(vectors: torch.Tensor) -> float:
+    """Per-channel std of L2-normalized vectors, averaged over channels (the paper's collapse
+    indicator): about 1/sqrt(d) for vectors spread over the sphere, 0 for one point."""
+    return float(vectors.std(dim=0).mean())
+
+
+@torch.no_grad()
+def knn_correct(memory: torch.Tensor, memory_labels: torch.Tensor, queries: torch.Tensor,
+                labels: torch.Tensor, k: int, temperature: float) -> torch.Tensor:
     """Weighted kNN on L2-normalized vectors: each of the k most similar memory items votes
-    for its class with weight exp(similarity / τ)."""
-    correct = 0
+    for its class with weight exp(similarity / τ). Whether each query is classed right."""
+    correct = []
     for chunk, chunk_labels in zip(queries.split(FEATURE_BATCH), labels.split(FEATURE_BATCH),
                                    strict=True):
         similarity, index = (chunk @ memory.t()).topk(k, dim=1)
         votes = torch.zeros(len(chunk), int(memory_labels.max()) + 1, device=chunk.device)
         votes.scatter_add_(1, memory_labels[index], torch.exp(similarity / temperature))
-        correct += (votes.argmax(1) == chunk_labels).sum().item()
-    return correct / len(queries)
+        correct.append(votes.argmax(1) == chunk_labels)
+    return torch.cat(correct).cpu()
+
+
+def knn_accuracy(*args, **kwargs) -> float:
+    return knn_correct(*args, **kwargs).double().mean().item()
+
+
+def linear_probe_correct(memory: torch.Tensor, memory_labels: torch.Tensor,
+                         queries: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """A linear probe: multinomial logistic regression on frozen, standardized vectors (the
+    training set), fitted by L-BFGS from zero weights (convex, so no seed), a little L2.
+    Whether each query is classed right."""
+    mean, std = memory.mean(0), memory.std(0) + 1e-6
+    memory, queries = (memory - mean) / std, (queries - mean) / std
+    layer = nn.Linear(memory.shape[1], int(memory_labels.max()) + 1).to(memory.device)
+    nn.init.zeros_(layer.weight)
+    nn.init.zeros_(layer.bias)
+    optimizer = torch.optim.LBFGS(layer.parameters(), max_iter=PROBE_ITERATIONS,
+                                  line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = (F.cross_entropy(layer(memory), memory_labels)
+                + PROBE_L2 * layer.weight.square().sum())
+        loss.backward()
+        return loss
+
+    with torch.enable_grad():
+        optimizer.step(closure)
+    with torch.no_grad():
+        return (layer(queries).argmax(1) == labels).cpu()
+
+
+def standard_error(correct: torch.Tensor) -> float:
+    """Of an accuracy over independent test images (binomial)."""
+    return correct.double().std().item() / math.sqrt(len(correct))
+
+
+def paired_difference(a: torch.Tensor, b: torch.Tensor) -> tuple[float, float]:
+    """Accuracy of a minus that of b on the same test images, and its paired standard
+    error (of the per-image differences)."""
+    difference = a.double() - b.double()
+    return difference.mean().item(), difference.std().item() / math.sqrt(len(difference))
+
+
+def collapse(net: SimSiam, images: torch.Tensor) -> dict[str, float]:
+    z = outputs(net, images)
+    return {"output_std": spread(z), "output_rank": effective_rank(z),
+            "feature_rank": effective_rank(features(net, images))}
 
 
 def epoch_end(models, params: Params, data, epoch: int) -> dict[str, float]:
@@ -131,7 +236,9 @@ def epoch_end(models, params: Params, data, epoch: int) -> dict[str, float]:
     labels = (data.train_labels.to(device), data.test_labels.to(device))
     accuracy = knn_accuracy(features(net, train), labels[0], features(net, test), labels[1],
                             params.knn_k, params.knn_temperature)
-    return {"knn_accuracy": accuracy}
+    measured = collapse(net, test)
+    return {"knn_accuracy": accuracy, "output_std": measured["output_std"],
+            "output_rank": measured["output_rank"]}
 
 
 def label(config) -> str:
@@ -146,33 +253,69 @@ def label(config) -> str:
 def measure(run, evaluation) -> dict:
     params, data = run.config.params, evaluation.data
     device = evaluation.test_images.device
-    train = as_float(data.train_images, device)
+    train, test = as_float(data.train_images, device), evaluation.test_images
     labels = (data.train_labels.to(device), data.test_labels.to(device))
 
-    def knn(memory: torch.Tensor, queries: torch.Tensor) -> float:
-        return knn_accuracy(memory, labels[0], queries, labels[1], params.knn_k,
-                            params.knn_temperature)
+    def knn(net: SimSiam | None) -> torch.Tensor:
+        if net is None:  # raw pixels
+            memory = F.normalize(train.flatten(1), dim=1)
+            queries = F.normalize(test.flatten(1), dim=1)
+        else:
+            memory, queries = features(net, train), features(net, test)
+        return knn_correct(memory, labels[0], queries, labels[1], params.knn_k,
+                           params.knn_temperature)
 
-    pixels = knn(F.normalize(train.flatten(1), dim=1),
-                 F.normalize(evaluation.test_images.flatten(1), dim=1))
+    def probe(net: SimSiam | None) -> torch.Tensor:
+        memory, queries = ((train.flatten(1), test.flatten(1)) if net is None else
+                           (features(net, train), features(net, test)))
+        return linear_probe_correct(memory, labels[0], queries, labels[1])
+
     torch.manual_seed(run.config.seed)  # the run's own initial weights
     initial = build(params)["model"].to(device)
-    at_init = knn(features(initial, train), features(initial, evaluation.test_images))
-    spread = run.epoch_means("output_std")
+    trained, pixels, at_init = knn(run.model), knn(None), knn(initial)
+    over_pixels, over_pixels_se = paired_difference(trained, pixels)
+    over_init, over_init_se = paired_difference(trained, at_init)
+    probed, pixels_probed, init_probed = probe(run.model), probe(None), probe(initial)
+    probe_over_pixels = paired_difference(probed, pixels_probed)
+    probe_over_init = paired_difference(probed, init_probed)
+    final, start = collapse(run.model, test), collapse(initial, test)
     healthy = 1 / math.sqrt(params.dim)
-    accuracy = run.epoch_history["knn_accuracy"]
+    epochs = run.epoch_history
     return {
-        "knn_accuracy": accuracy,
-        "final_knn_accuracy": accuracy[-1],
-        "best_knn_accuracy": max(accuracy),
-        "output_std": spread,  # mean over each epoch's batches
-        "final_output_std": spread[-1],
+        "knn_accuracy": epochs["knn_accuracy"],
+        "final_knn_accuracy": trained.double().mean().item(),
+        "final_knn_se": standard_error(trained),
+        "best_knn_accuracy": max(epochs["knn_accuracy"]),
+        "output_std": epochs["output_std"],  # test images, eval mode, after every epoch
+        "output_rank": epochs["output_rank"],
+        "batch_output_std": run.epoch_means("batch_output_std"),  # the paper's, see above
+        "final_output_std": final["output_std"],
+        "final_output_rank": final["output_rank"],
+        "final_feature_rank": final["feature_rank"],
+        "init_output_std": start["output_std"],
+        "init_output_rank": start["output_rank"],
+        "init_feature_rank": start["feature_rank"],
         "healthy_std": healthy,
         "final_loss": run.epoch_means("loss")[-1],
-        "pixel_knn_accuracy": pixels,
-        "init_knn_accuracy": at_init,
+        "pixel_knn_accuracy": pixels.double().mean().item(),
+        "pixel_knn_se": standard_error(pixels),
+        "init_knn_accuracy": at_init.double().mean().item(),
+        "init_knn_se": standard_error(at_init),
+        "gain_over_pixels": over_pixels, "gain_over_pixels_se": over_pixels_se,
+        "gain_over_init": over_init, "gain_over_init_se": over_init_se,
+        "probe_accuracy": probed.double().mean().item(),
+        "probe_se": standard_error(probed),
+        "pixel_probe_accuracy": pixels_probed.double().mean().item(),
+        "pixel_probe_se": standard_error(pixels_probed),
+        "init_probe_accuracy": init_probed.double().mean().item(),
+        "init_probe_se": standard_error(init_probed),
+        "probe_gain_over_pixels": probe_over_pixels[0],
+        "probe_gain_over_pixels_se": probe_over_pixels[1],
+        "probe_gain_over_init": probe_over_init[0], "probe_gain_over_init_se": probe_over_init[1],
         "chance": CHANCE,
-        "references": {"knn_accuracy": CHANCE, "output_std": healthy},
+        "references": {"knn_accuracy": CHANCE, "output_std": start["output_std"],
+                       "output_rank": start["output_rank"]},
+        "per_image": {"knn_correct": trained.double().tolist()},  # paired across runs
     }
 
 

@@ -96,3 +96,91 @@ def test_a_run_trained_in_slices_follows_the_same_cosine_as_one_in_one_go(tmp_pa
     sliced = store.load("sliced", run_key(config, tiny), config, "cpu")
     whole = RunStore(tmp_path / "whole").get("whole", config, tiny, "cpu")
     assert sliced.history == whole.history and sliced.epoch_history == whole.epoch_history
+
+
+def test_effective_rank_counts_the_directions_the_vectors_use():
+    torch.manual_seed(0)
+    cloud = torch.randn(2000, 16)
+    assert 14 < family.effective_rank(cloud) <= 16
+    on_a_line = torch.randn(2000, 1) * torch.randn(1, 16) + torch.randn(1, 16)  # offset too
+    assert family.effective_rank(on_a_line) == pytest.approx(1, abs=1e-4)
+    on_a_plane = torch.randn(2000, 2) @ torch.randn(2, 16)
+    assert 1.3 < family.effective_rank(on_a_plane) <= 2
+
+
+def test_outputs_on_one_line_hide_from_the_batch_std_but_not_from_eval_mode():
+    """The issue's case: the projector's last batch norm rescales each training batch, so the
+    paper's indicator over a batch stays high while every output lies on one line."""
+    torch.manual_seed(0)
+    net = SimSiam(dim=16, predictor_dim=4)
+    images = torch.rand(256, 1, 28, 28)
+    last = net.projector[-2]  # the linear layer before the output batch norm
+    with torch.no_grad():
+        last.weight.copy_(torch.randn(16, 1) @ torch.randn(1, 16))  # rank 1
+    net.train()
+    for _ in range(50):  # the running statistics of the batch norms settle
+        net.projector(net.encoder(images))
+    batch_std = net.loss(images, images)["batch_output_std"].item()
+    assert batch_std > 0.5 / 16 ** 0.5  # "healthy" by the paper's indicator
+    assert family.effective_rank(family.outputs(net, images)) < 1.5  # one line, in eval mode
+
+
+def test_a_paired_difference_has_the_standard_error_of_the_per_image_differences():
+    a = torch.tensor([1, 1, 1, 0, 1, 0, 1, 1], dtype=torch.bool)
+    b = torch.tensor([1, 0, 1, 0, 1, 0, 0, 1], dtype=torch.bool)
+    difference, se = family.paired_difference(a, b)
+    assert difference == pytest.approx(0.25)
+    assert se == pytest.approx(torch.tensor([0., 1, 0, 0, 0, 0, 1, 0]).std().item() / 8 ** 0.5)
+    assert family.paired_difference(a, a) == (0.0, 0.0)  # the same answers: no noise at all
+    assert family.standard_error(a) == pytest.approx(a.double().std().item() / 8 ** 0.5)
+
+
+def test_a_fixed_predictor_lr_keeps_the_predictor_off_the_cosine():
+    torch.manual_seed(0)
+    params = family.Params(dim=16, predictor_dim=4, predictor_lr="fixed")
+    models = family.build(params)
+    optimizer = family.optimizers(models, params, 0.1)["model"]
+    family.cosine_lr(optimizer, type("Fit", (), {"epoch": 5, "epochs": 10})())
+    rest, predictor = optimizer.param_groups
+    assert rest["lr"] == pytest.approx(0.05) and predictor["lr"] == 0.1
+    ours = models["model"].predictor.parameters()
+    assert {id(p) for p in predictor["params"]} == {id(p) for p in ours}
+    identity = family.Params(dim=16, predictor="identity", predictor_lr="fixed")
+    assert len(family.optimizers(family.build(identity), identity, 0.1)["model"].param_groups) == 1
+
+
+def test_a_crop_scale_outside_the_image_names_the_field(tmp_path):
+    path = one_run_spec(tmp_path, "simsiam",
+                        "{family: simsiam, epochs: 2, crop_scale: [0.5, 1.2]}")
+    with pytest.raises(ReportBuilderError,
+                       match=r"runs\.simsiam: crop_scale: .*0 < min <= max <= 1"):
+        load_spec("simsiam", path)
+
+
+class PointPlusJitter(torch.nn.Module):
+    """A projector layer whose outputs all lie near one point: c + 0.03 · (a linear map)."""
+
+    def __init__(self, n_in: int, n_out: int):
+        super().__init__()
+        self.point = torch.randn(n_out)
+        self.jitter = torch.nn.Linear(n_in, n_out, bias=False)
+
+    def forward(self, x):
+        return self.point + 0.03 * self.jitter(x)
+
+
+def test_outputs_shrunk_onto_one_point_are_seen_before_the_last_batch_norm():
+    """After the last batch norm (eval mode too) the jitter is rescaled to unit variance and
+    looks like a healthy spread; before it the outputs are one point."""
+    torch.manual_seed(0)
+    net = SimSiam(dim=16, predictor_dim=4)
+    net.projector[-2] = PointPlusJitter(16, 16)
+    images = torch.rand(256, 1, 28, 28)
+    net.train()
+    for _ in range(50):  # the running statistics of the batch norms settle
+        net.projector(net.encoder(images))
+    net.eval()
+    with torch.no_grad():
+        after = F.normalize(net.projector(net.encoder(images)), dim=1)
+    assert family.spread(after) > 0.5 / 16 ** 0.5  # healthy, to a measure taken after it
+    assert family.spread(family.outputs(net, images)) < 0.05 / 16 ** 0.5  # one point
