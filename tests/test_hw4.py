@@ -104,6 +104,13 @@ def test_hw4_drafts_follow_the_numbers():
     assert "not clearly blurrier" in answers["p2"]
 
 
+def test_hw4_counts_readable_samples_apart_only_beyond_binomial_noise():
+    numbers = copy.deepcopy(hw4_numbers())
+    numbers["runs"]["latent_2"]["grid_confident"] = 60  # against 50 of 100: SE of the gap ~7
+    p2 = render_answers(load_spec("hw4"), numbers)["p2"]["markdown"]
+    assert "about as many readable samples" in p2 and "more readable" not in p2
+
+
 def test_hw4_calls_a_best_latent_size_inside_the_noise_a_tie():
     numbers = copy.deepcopy(hw4_numbers())
     numbers["runs"]["latent_25"] = hw4_run(25, 1, -100, 0.82, 55, 31, 0.8, 26, scatter=30)

@@ -81,7 +81,7 @@ def answers(**runs) -> dict[str, str]:
 
 def test_the_drafts_follow_the_numbers():
     usual = answers()
-    assert "WGAN-GP is best, as in the course's ordering" in usual["q4"]
+    assert "WGAN-GP is best (one training seed each), as in the course's ordering" in usual["q4"]
     assert "Vanilla is worse than LSGAN, as in the course's" in usual["q4"]
     assert "Neither side wins" in usual["q1"] and "mode collapse" not in usual["q1"]
     assert "fell to 0.5 as the generator improved" in usual["q3"]
@@ -104,7 +104,7 @@ def test_the_drafts_follow_the_numbers():
                           for name in NAMES})["q5"]
     assert "A few dimensions move the image more" in standing
     flipped = answers(vanilla=run(final_fid=5.0))
-    assert "vanilla is best, unlike the course's ordering" in flipped["q4"]
+    assert "vanilla is best (one training seed each), unlike the course's ordering" in flipped["q4"]
     assert "LSGAN is worse than vanilla" in flipped["q4"]
     winning = answers(vanilla=run(final_fid=30.0, losses={
         **run()["losses"], "d_real": loss_part(0.95), "d_fake": loss_part(0.05)}))

@@ -20,8 +20,10 @@ def test_the_pdf_shows_every_required_result_and_verifies(quick_build_of, tmp_pa
     positions = [text.find(heading) for heading in load_spec("simsiam").sections]
     assert -1 not in positions and positions == sorted(positions)
     assert "raw pixels" in text and "encoder at initialisation" in text
-    # The method names the augmentations the runs applied, and no other (blur is off).
-    assert "Gaussian noise σ = 0.1 on half of the images" in text and "blur" not in text
+    # The method names the augmentations the runs applied, with their spec's settings.
+    assert "Gaussian noise σ = 0.1 on half of the images" in text
+    assert "Gaussian blur, σ 0.1–1, on half of the images" in text
+    assert "random resized crop to 50–100% of the area" in text
     manifest = json.loads((out / "manifest.json").read_text())
     for name in ("simsiam", "no_stop_grad", "identity_pred"):
         metrics = manifest["runs"][name]["metrics"]
