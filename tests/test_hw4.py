@@ -65,10 +65,13 @@ def hw4_run(nz, beta, elbo, sharpness, readable, frechet, spread, kl, scatter=2.
     hardness = np.random.default_rng(0).normal(0, 20, 1000)
     own = np.random.default_rng(nz + int(100 * beta)).normal(0, scatter, 1000)
     per_image = hardness + own - (hardness + own).mean() + elbo
+    kls = hardness / 20 + own / 10 - (hardness / 20 + own / 10).mean() + kl
+    recons = -per_image - kls
     return {"nz": nz, "beta": beta, "test_elbo": elbo, "sharpness": sharpness,
             "grid_confident": readable, "samples": {"frechet": frechet},
             "latent_spread": spread, "test_kl_nats": kl, "test_recon_nats": -elbo - kl,
-            "per_image": {"test_elbo": per_image.tolist()}}
+            "per_image": {"test_elbo": per_image.tolist(), "test_kl_nats": kls.tolist(),
+                          "test_recon_nats": recons.tolist()}}
 
 
 def hw4_numbers():
@@ -102,6 +105,15 @@ def test_hw4_drafts_follow_the_numbers():
     assert "does not shrink steadily" in answers["p3"]
     assert "about as many readable samples" in answers["p2"]
     assert "not clearly blurrier" in answers["p2"]
+
+
+def test_hw4_states_the_kl_trade_only_beyond_the_paired_noise():
+    p3 = " ".join(render_answers(load_spec("hw4"), hw4_numbers())["p3"]["markdown"].split())
+    assert "The KL falls from 6 to 0.5 nats" in p3 and "both beyond 2 paired" in p3
+    numbers = copy.deepcopy(hw4_numbers())  # weight 40 as weight 1, with noise of its own
+    numbers["runs"]["weight_40"] = hw4_run(2, 40, -140.1, 0.5, 40, 70, 0.2, 6.05, scatter=30)
+    p3 = " ".join(render_answers(load_spec("hw4"), numbers)["p3"]["markdown"].split())
+    assert "do not both move beyond their paired noise" in p3 and "falls" not in p3
 
 
 def test_hw4_counts_readable_samples_apart_only_beyond_binomial_noise():
