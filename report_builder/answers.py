@@ -17,7 +17,7 @@ import markdown
 
 from .errors import ReportBuilderError
 from .evaluate import CONFIDENT, PRIOR_KL  # drafts may quote the thresholds
-from .noise import independent, paired, standard_error
+from .noise import independent, paired, paired_values, standard_error
 from .numbers import NUMBER, epochs, significant
 from .spec import ROOT, Spec
 
@@ -74,7 +74,7 @@ def _environment(folder: Path, quoted: list[tuple[str, float]],
                          "difference": difference.difference, "se": difference.se})
         return difference
 
-    env.globals.update(paired=compare, independent=independent,
+    env.globals.update(paired=compare, independent=independent, paired_values=paired_values,
                        standard_error=standard_error)
     return env
 

@@ -23,7 +23,8 @@ EPSILON = 5.0  # added to one latent dimension at a time
 SHOWN_DIMS = 16  # the dimensions that change the image most
 PERTURBED_Z = 16  # z whose single-dimension moves are measured (the figure shows the first)
 PATH_STEPS = 11  # a = 0, 0.1, ..., 1
-PAIRS = 3
+PAIRS = 3  # interpolations shown
+MEASURED_PAIRS = 16  # interpolations measured (the shown ones first)
 LATE = 0.1  # "late in training": the last 10% of the generator iterations
 BLOCKS = 5  # per loop epoch of 50 iterations: the noise of a mean is read off 10-iteration means
 GREY = (0.2, 0.8)  # pixel values that are neither background nor stroke
@@ -214,14 +215,16 @@ def perturbation_summary(run, judge, device) -> dict:
 
 
 @torch.no_grad()
-def paths(run, device) -> dict[str, torch.Tensor]:
-    """For PAIRS pairs (z0, z1): G(a z0 + (1 - a) z1) and a G(z0) + (1 - a) G(z1) for
-    a = 0, 0.1, ..., 1, as [pair, a, 1, 28, 28]."""
+def paths(run, device, pairs: int = PAIRS) -> dict[str, torch.Tensor]:
+    """For `pairs` pairs (z0, z1): G(a z0 + (1 - a) z1) and a G(z0) + (1 - a) G(z1) for
+    a = 0, 0.1, ..., 1, as [pair, a, 1, 28, 28]. z0 and z1 come from streams of their own,
+    so the first pairs are the same whatever the count (the figure's are the measured)."""
     generator = run.models["generator"]
-    z0, z1 = latents(2 * PAIRS, run.config.params.nz, PATH_SEED).chunk(2)
+    nz = run.config.params.nz
+    z0, z1 = latents(pairs, nz, PATH_SEED), latents(pairs, nz, PATH_SEED + 1)
     a = torch.linspace(0, 1, PATH_STEPS)[None, :, None]
     latent = a * z0[:, None] + (1 - a) * z1[:, None]
-    shape = (PAIRS, PATH_STEPS, 1, 28, 28)
+    shape = (pairs, PATH_STEPS, 1, 28, 28)
     in_z = generate(generator, latent.flatten(0, 1)).view(shape)
     ends = (generate(generator, z0), generate(generator, z1))
     a = a[..., None, None].to(ends[0].device)
@@ -236,18 +239,23 @@ def grey_share(images: torch.Tensor) -> float:
 
 
 def path_summary(run, judge, device) -> dict:
-    """Along each path, the judge's confidence (top-class probability; a path that stays on
-    the digit manifold is read as some digit all the way) and the share of grey pixels in
-    the inner images (the endpoints are the same for both kinds)."""
-    found = paths(run, device)
+    """Along each of MEASURED_PAIRS paths, the judge's confidence (top-class probability; a
+    path that stays on the digit manifold is read as some digit all the way) and the share
+    of grey pixels in the inner images (the endpoints are the same for both kinds); per
+    pair too, so that the two kinds are compared over the same pairs (paired)."""
+    found = paths(run, device, MEASURED_PAIRS)
     summary = {}
     for kind, images in found.items():
-        values = ev.digit_confidence(judge, images.flatten(0, 1)).reshape(PAIRS, -1)
+        values = ev.digit_confidence(judge, images.flatten(0, 1)).reshape(MEASURED_PAIRS, -1)
+        inner = images[:, 1:-1]
         summary[kind] = {"per_pair": values.tolist(),
+                         "pairs": MEASURED_PAIRS,
                          "inner_mean": float(values[:, 1:-1].mean()),
                          "inner_min": float(values[:, 1:-1].min()),
                          "confident_share": float((values[:, 1:-1] > ev.CONFIDENT).mean()),
-                         "grey_share": grey_share(images[:, 1:-1])}
+                         "grey_share": grey_share(inner),
+                         "pair_inner_means": values[:, 1:-1].mean(1).tolist(),
+                         "pair_grey_shares": [grey_share(pair) for pair in inner]}
     return summary
 
 
@@ -297,7 +305,8 @@ def interpolation(name: str, run, measured: dict, evaluation) -> Figure:
                f"(z0, z1), a = 0, 0.1, ..., 1 from left (G(z1)) to right (G(z0)). Rows "
                f"\"z path\" decode a·z0 + (1 − a)·z1; rows \"pixel blend\" show "
                f"a·G(z0) + (1 − a)·G(z1). In brackets: the digit classifier's mean top-class "
-               f"probability over the nine inner images; over all pairs "
+               f"probability over the nine inner images; over these and {MEASURED_PAIRS - PAIRS} "
+               f"more pairs "
                f"{latent['inner_mean']:.2f} on the z paths ({latent['confident_share']:.0%} "
                f"read with p > {ev.CONFIDENT}) and {pixel['inner_mean']:.2f} on the blends "
                f"({pixel['confident_share']:.0%}).")

@@ -53,6 +53,14 @@ def paired(a: dict, b: dict, key: str) -> Difference:
     return Difference(*mean_and_se([x - y for x, y in zip(first, second, strict=True)]))
 
 
+def paired_values(first: list[float], second: list[float]) -> Difference:
+    """The mean of first - second, item by item (the same pairs, images, ...), and its
+    standard error."""
+    if len(first) != len(second):
+        raise ReportBuilderError(f"{len(first)} and {len(second)} values cannot be paired")
+    return Difference(*mean_and_se([x - y for x, y in zip(first, second, strict=True)]))
+
+
 def standard_error(run: dict, key: str) -> float:
     """Of the mean over test images of one run's `key`."""
     return mean_and_se(run["per_image"][key])[1]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from report_builder.errors import ReportBuilderError
-from report_builder.noise import Difference, independent, paired, standard_error
+from report_builder.noise import Difference, independent, paired, paired_values, standard_error
 
 
 def run(values) -> dict:
@@ -45,3 +45,13 @@ def test_numbers_measured_apart_add_their_noise_in_quadrature():
     assert difference.difference == 10.0 and difference.se == pytest.approx(5.0)
     assert difference.within_noise  # 10 < 2 x 5
     assert independent(31.0, 3.0, 20.0, 4.0).above
+
+
+def test_values_paired_item_by_item():
+
+
+    difference = paired_values([0.9, 0.8, 0.95, 0.85], [0.7, 0.6, 0.75, 0.65])
+    assert difference.difference == pytest.approx(0.2) and difference.se == pytest.approx(0)
+    assert difference.above
+    with pytest.raises(ReportBuilderError, match="4 and 3 values cannot be paired"):
+        paired_values([1, 2, 3, 4], [1, 2, 3])
