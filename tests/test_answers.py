@@ -200,3 +200,15 @@ def test_q4_ranks_samples_by_frechet_distance_only_beyond_its_noise(spec):
     numbers["runs"]["vae_tuned"]["samples"] = judged(40.0, 0.7, frechet_se=15.0)  # 55 - 40 < 2 SE
     q4 = " ".join(texts(spec, numbers)["q4"].split())
     assert "not better than both extremes beyond noise" in q4 and "closer to real" not in q4
+
+
+def test_q5_reads_the_paths_over_the_same_pairs_beyond_their_noise(spec):
+    numbers = healthy()
+    q5 = " ".join(texts(spec, numbers)["q5"].split())
+    assert "The VAE path changes more gradually" in q5 and "look more like digits" in q5
+    # The same means, but one pair of three goes the other way: 3 pairs cannot tell them apart.
+    numbers["interpolation"] = [path(4.0, 1.5, 0.5, 0.9), path(1.0, 3.0, 0.95, 0.55),
+                                path(4.0, 1.5, 0.5, 0.9)]
+    q5 = " ".join(texts(spec, numbers)["q5"].split())
+    assert "about equally even (within the noise of 3 pairs)" in q5
+    assert "changes more gradually" not in q5 and "look more like digits" not in q5
