@@ -212,3 +212,15 @@ def test_q5_reads_the_paths_over_the_same_pairs_beyond_their_noise(spec):
     q5 = " ".join(texts(spec, numbers)["q5"].split())
     assert "about equally even (within the noise of 3 pairs)" in q5
     assert "changes more gradually" not in q5 and "look more like digits" not in q5
+
+
+def test_q1_and_q2_call_sample_sets_far_apart_only_beyond_their_fid_noise(spec):
+    numbers = healthy()
+    answers = {q: " ".join(a.split()) for q, a in texts(spec, numbers).items()}
+    assert "As a set they are far from real digits" in answers["q1"]
+    assert "Prior samples do not look like digits" in answers["q2"]
+    for name in ("ae", "vae_beta0", "vae_tuned"):  # the same distances, each ± 30
+        numbers["runs"][name]["samples"]["frechet_se"] = 30.0
+    answers = {q: " ".join(a.split()) for q, a in texts(spec, numbers).items()}
+    assert "so here they are not clearly worse" in answers["q1"]
+    assert "about as close to real digits as the tuned VAE's" in answers["q2"]
