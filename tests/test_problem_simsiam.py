@@ -79,6 +79,8 @@ def test_q1_decides_collapse_from_the_eval_mode_spread_and_the_effective_rank():
     assert "collapsed onto few dimensions" in narrow["q1"]
     assert "5.0 effective dimensions of 256, against 40.0" in narrow["q1"]
     assert "15.0 ± 1.1 points below the published run" in narrow["q1"]
+    partly = answers(identity_pred=run(final_output_rank=25.0))["q1"]  # 25 of 40, 60 untrained
+    assert "partly collapsed: its outputs use 25.0 effective dimensions" in partly
     # Both measures healthy: no collapse claimed, whatever the loss did.
     healthy = answers(identity_pred=run(final_output_rank=30.0, final_loss=-0.99))
     assert "did not collapse in this run" in healthy["q1"]
