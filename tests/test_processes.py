@@ -30,10 +30,25 @@ def spawned(pid: int) -> bool:
     return False
 
 
+def sigint_default() -> None:
+    """A build started from a terminal gets Ctrl-C; one started by a test run that is itself
+    a background job (nohup, `&`) would inherit SIGINT ignored, and no moment could be
+    tested."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.fixture
+def python_sigint():
+    """Python's own Ctrl-C handler for the test, whatever the test run inherited."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
 def interrupt_when(ready, command: list[str], timeout: float = 300) -> tuple[int, str]:
     """Start the build, send the group SIGINT once `ready(pid)`; (exit code, output)."""
     build = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             start_new_session=True)
+                             start_new_session=True, preexec_fn=sigint_default)
     deadline = time.monotonic() + timeout
     while not ready(build.pid):
         assert build.poll() is None, "finished before the moment"
@@ -108,7 +123,7 @@ def test_ctrl_c_of_a_ray_build(tmp_path):
     assert lines_besides_the_bars(output) == [INTERRUPTED], output
 
 
-def test_a_ctrl_c_inside_a_held_block_is_raised_on_leaving_it():
+def test_a_ctrl_c_inside_a_held_block_is_raised_on_leaving_it(python_sigint):
     from report_builder.processes import sigint_held
 
     reached = []
