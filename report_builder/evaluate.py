@@ -37,8 +37,14 @@ def mean_kl(model: nn.Module, images: torch.Tensor) -> float:
     """Average KL(q(z|x) || N(0, I)) in nats per image; 0 for a plain auto-encoder."""
     if not hasattr(model, "reparameterize"):
         return 0.0
+    return gaussian_kl(*posterior(model, images)).item()
+
+
+@torch.no_grad()
+def posterior(model: nn.Module, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A VAE's q(z|x) for each image: its mean and log standard deviation, batch by batch."""
     mu, log_sigma = zip(*(model.encode(chunk) for chunk in images.split(EVAL_BATCH)), strict=True)
-    return gaussian_kl(torch.cat(mu), torch.cat(log_sigma)).item()
+    return torch.cat(mu), torch.cat(log_sigma)
 
 
 @torch.no_grad()
@@ -294,9 +300,9 @@ def bernoulli_recon_each(model: nn.Module, images: torch.Tensor) -> torch.Tensor
 def kl_per_dimension(model: nn.Module, images: torch.Tensor) -> list[float]:
     """KL(q(z_d|x) || N(0, 1)) of each latent dimension d, averaged over images: which
     dimensions carry information about the image (the rest sit at the prior)."""
-    mu, log_sigma = zip(*(model.encode(chunk) for chunk in images.split(EVAL_BATCH)), strict=True)
-    mu, log_sigma = torch.cat(mu).double(), torch.cat(log_sigma).double()
-    per_dim = 0.5 * (mu.pow(2) + torch.exp(2 * log_sigma) - 1 - 2 * log_sigma)
+    mu, log_sigma = (values.double() for values in posterior(model, images))
+    # gaussian_kl_each sums over the last axis: over one dimension at a time, given [N, d, 1].
+    per_dim = gaussian_kl_each(mu.unsqueeze(-1), log_sigma.unsqueeze(-1))
     return per_dim.mean(0).cpu().tolist()
 
 

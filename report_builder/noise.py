@@ -11,6 +11,8 @@ A difference of more than NOISE_SE standard errors is beyond the noise; anything
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from .errors import ReportBuilderError
 
 NOISE_SE = 2
@@ -36,11 +38,11 @@ class Difference:
         return not (self.above or self.below)
 
 
-def mean_and_se(values: list[float]) -> tuple[float, float]:
-    n = len(values)
-    mean = math.fsum(values) / n
-    variance = math.fsum((v - mean) ** 2 for v in values) / (n - 1) if n > 1 else 0.0
-    return mean, math.sqrt(variance / n)
+def mean_and_se(values) -> tuple[float, float]:
+    """The mean of `values` (a list or an array) and its standard error."""
+    values = np.asarray(values, dtype=np.float64)
+    se = values.std(ddof=1) / math.sqrt(len(values)) if len(values) > 1 else 0.0
+    return float(values.mean()), float(se)
 
 
 def paired(a: dict, b: dict, key: str) -> Difference:
@@ -50,7 +52,7 @@ def paired(a: dict, b: dict, key: str) -> Difference:
     if len(first) != len(second):
         raise ReportBuilderError(f"{key}: runs measured on {len(first)} and {len(second)} "
                                  "images cannot be paired; measure both on the same test set")
-    return Difference(*mean_and_se([x - y for x, y in zip(first, second, strict=True)]))
+    return paired_values(first, second)
 
 
 def paired_values(first: list[float], second: list[float]) -> Difference:
@@ -58,7 +60,7 @@ def paired_values(first: list[float], second: list[float]) -> Difference:
     standard error."""
     if len(first) != len(second):
         raise ReportBuilderError(f"{len(first)} and {len(second)} values cannot be paired")
-    return Difference(*mean_and_se([x - y for x, y in zip(first, second, strict=True)]))
+    return Difference(*mean_and_se(np.subtract(first, second, dtype=np.float64)))
 
 
 def standard_error(run: dict, key: str) -> float:

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from report_builder.errors import ReportBuilderError
-from report_builder.noise import Difference, independent, paired, paired_values, standard_error
+from report_builder.noise import (
+    Difference,
+    independent,
+    mean_and_se,
+    paired,
+    paired_values,
+    standard_error,
+)
 
 
 def run(values) -> dict:
@@ -55,3 +62,15 @@ def test_values_paired_item_by_item():
     assert difference.above
     with pytest.raises(ReportBuilderError, match="4 and 3 values cannot be paired"):
         paired_values([1, 2, 3, 4], [1, 2, 3])
+
+
+def test_a_paired_difference_has_the_standard_error_of_the_per_image_differences():
+    """Two readings of the same 8 test images (1: classed right), as simsiam pairs them."""
+    a = np.array([1, 1, 1, 0, 1, 0, 1, 1], dtype=float)
+    b = np.array([1, 0, 1, 0, 1, 0, 0, 1], dtype=float)
+    difference = paired_values(a, b)
+    assert difference.difference == pytest.approx(0.25)
+    per_image = np.array([0., 1, 0, 0, 0, 0, 1, 0])
+    assert difference.se == pytest.approx(per_image.std(ddof=1) / 8 ** 0.5)
+    assert paired_values(a, a) == Difference(0.0, 0.0)  # the same answers: no noise at all
+    assert mean_and_se(a)[1] == pytest.approx(a.std(ddof=1) / 8 ** 0.5)

@@ -55,8 +55,9 @@ FAMILIES: dict[str, str] = {
 PACKAGE = __name__.rsplit(".", 2)[0]
 SHARED_LOOP = f"{PACKAGE}.train"
 NOT_TRAINING = frozenset(f"{PACKAGE}.{name}" for name in (
-    "evaluate", "run_figures", "gan_measures", "figures", "numbers", "errors", "files"))
-MEASUREMENT = (f"{PACKAGE}.evaluate",)  # what the metrics of every family also depend on
+    "evaluate", "run_figures", "gan_measures", "figures", "numbers", "errors", "files", "noise"))
+# What the metrics of every family also depend on.
+MEASUREMENT = (f"{PACKAGE}.evaluate", f"{PACKAGE}.noise")
 
 
 def source(module_name: str) -> str:

@@ -25,6 +25,7 @@ from .. import evaluate, run_figures
 from ..errors import ReportBuilderError
 from ..models.distributions import gaussian_kl, gaussian_kl_each, log_normal, log_standard_normal
 from ..models.mlp import MLPVAE
+from ..noise import mean_and_se
 from ..train import Fit, as_float
 from . import base
 
@@ -124,14 +125,10 @@ def label(config) -> str:
     return f"VAE, L = {config.params.nz}, Bernoulli decoder"
 
 
-def _mean_se(values: np.ndarray) -> tuple[float, float]:
-    return float(values.mean()), float(values.std(ddof=1) / np.sqrt(len(values)))
-
-
 def check_bound(log_likelihood: np.ndarray, elbo: np.ndarray) -> None:
     """log p(x) >= ELBO for every q: an importance-sampled estimate clearly below the ELBO
     of the same images means the estimator or the model is wrong, never a result."""
-    gap, gap_se = _mean_se(log_likelihood - elbo)
+    gap, gap_se = mean_and_se(log_likelihood - elbo)
     if gap < -NOISE_SE * gap_se:
         raise ReportBuilderError(
             f"importance-sampled log-likelihood is {-gap:.2f} nats below the ELBO of the same "
@@ -148,20 +145,20 @@ def measure(run, evaluation) -> dict:
         vae, test, torch.Generator().manual_seed(evaluation.seed), samples=ELBO_SAMPLES))
     elbo = -(recon + kl)
     check_bound(estimates[K], elbo)
-    log_likelihood, log_likelihood_se = _mean_se(estimates[K])
-    test_elbo, test_elbo_se = _mean_se(elbo)
-    gap, gap_se = _mean_se(estimates[K] - elbo)
+    log_likelihood, log_likelihood_se = mean_and_se(estimates[K])
+    test_elbo, test_elbo_se = mean_and_se(elbo)
+    gap, gap_se = mean_and_se(estimates[K] - elbo)
     kl_differences = np.asarray(run.history["kl_mc"]) - np.asarray(run.history["kl"])
-    kl_difference, kl_difference_se = _mean_se(kl_differences)
+    kl_difference, kl_difference_se = mean_and_se(kl_differences)
     val_elbo = run.epoch_history["val_elbo"]
     final_kl = run.epoch_means("kl")[-1]
     return {
         "k": K,
         "ks": list(KS),
         "estimates": [float(estimates[k].mean()) for k in KS],
-        "estimate_ses": [_mean_se(estimates[k])[1] for k in KS],
+        "estimate_ses": [mean_and_se(estimates[k])[1] for k in KS],
         # Of the difference from the ELBO: the same images throughout, so their spread cancels.
-        "gap_ses": [_mean_se(estimates[k] - elbo)[1] for k in KS],
+        "gap_ses": [mean_and_se(estimates[k] - elbo)[1] for k in KS],
         "test_log_likelihood": log_likelihood,
         "test_log_likelihood_se": log_likelihood_se,
         "test_elbo": test_elbo,
@@ -192,7 +189,7 @@ def measure(run, evaluation) -> dict:
         "last_epoch_change": val_elbo[-1] - val_elbo[-2] if len(val_elbo) > 1 else 0.0,
         "kl_noise_share": float(kl_differences.std(ddof=1)) / final_kl,
         "estimate_rise": float(estimates[KS[-1]].mean() - estimates[KS[-2]].mean()),
-        "estimate_rise_se": _mean_se(estimates[KS[-1]] - estimates[KS[-2]])[1],  # paired
+        "estimate_rise_se": mean_and_se(estimates[KS[-1]] - estimates[KS[-2]])[1],  # paired
     }
 
 

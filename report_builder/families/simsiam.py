@@ -34,6 +34,7 @@ from torch.nn import functional as F
 from .. import run_figures
 from ..errors import ReportBuilderError
 from ..models.simsiam import SimSiam
+from ..noise import mean_and_se, paired_values
 from ..train import Fit, as_float
 from . import base
 
@@ -132,22 +133,25 @@ def step(models, optimizers, batch, params: Params, fit: Fit) -> dict[str, torch
 
 
 @torch.no_grad()
+def _normalized(net: SimSiam, layers, images: torch.Tensor) -> torch.Tensor:
+    """`layers` of images in eval mode, batch by batch, L2-normalized."""
+    net.eval()
+    return F.normalize(torch.cat([layers(c).float() for c in images.split(FEATURE_BATCH)]),
+                       dim=1)
+
+
 def features(net: SimSiam, images: torch.Tensor) -> torch.Tensor:
     """L2-normalized encoder features of images, in eval mode."""
-    net.eval()
-    return F.normalize(torch.cat([net.features(c) for c in images.split(FEATURE_BATCH)]), dim=1)
+    return _normalized(net, net.features, images)
 
 
-@torch.no_grad()
 def outputs(net: SimSiam, images: torch.Tensor) -> torch.Tensor:
     """L2-normalized projector outputs just before its last batch norm, in eval mode. That
     batch norm (no affine) rescales whatever spread is left to unit variance: by each
     batch's statistics in training, by their running average in eval mode. Outputs that
     shrank onto one point plus jitter would look healthy after it; before it they do not."""
-    net.eval()
     before_last_norm = net.projector[:-1]
-    return F.normalize(torch.cat([before_last_norm(net.encoder(c)).float()
-                                  for c in images.split(FEATURE_BATCH)]), dim=1)
+    return _normalized(net, lambda batch: before_last_norm(net.encoder(batch)), images)
 
 
 def effective_rank(vectors: torch.Tensor) -> float:
@@ -211,18 +215,6 @@ def linear_probe_correct(memory: torch.Tensor, memory_labels: torch.Tensor,
         return (layer(queries).argmax(1) == labels).cpu()
 
 
-def standard_error(correct: torch.Tensor) -> float:
-    """Of an accuracy over independent test images (binomial)."""
-    return correct.double().std().item() / math.sqrt(len(correct))
-
-
-def paired_difference(a: torch.Tensor, b: torch.Tensor) -> tuple[float, float]:
-    """Accuracy of a minus that of b on the same test images, and its paired standard
-    error (of the per-image differences)."""
-    difference = a.double() - b.double()
-    return difference.mean().item(), difference.std().item() / math.sqrt(len(difference))
-
-
 def collapse(net: SimSiam, images: torch.Tensor) -> dict[str, float]:
     z = outputs(net, images)
     return {"output_std": spread(z), "output_rank": effective_rank(z),
@@ -272,19 +264,24 @@ def measure(run, evaluation) -> dict:
 
     torch.manual_seed(run.config.seed)  # the run's own initial weights
     initial = build(params)["model"].to(device)
-    trained, pixels, at_init = knn(run.model), knn(None), knn(initial)
-    over_pixels, over_pixels_se = paired_difference(trained, pixels)
-    over_init, over_init_se = paired_difference(trained, at_init)
-    probed, pixels_probed, init_probed = probe(run.model), probe(None), probe(initial)
-    probe_over_pixels = paired_difference(probed, pixels_probed)
-    probe_over_init = paired_difference(probed, init_probed)
+    # Per test image, 1.0 where the reading classed it right: accuracies are their means,
+    # differences between readings on the same images paired.
+    trained, pixels, at_init = (knn(net).double().numpy() for net in (run.model, None, initial))
+    probed, pixels_probed, init_probed = (probe(net).double().numpy()
+                                          for net in (run.model, None, initial))
+    over_pixels, over_init = paired_values(trained, pixels), paired_values(trained, at_init)
+    probe_over_pixels = paired_values(probed, pixels_probed)
+    probe_over_init = paired_values(probed, init_probed)
+
+    def se(correct) -> float:
+        return mean_and_se(correct)[1]
     final, start = collapse(run.model, test), collapse(initial, test)
     healthy = 1 / math.sqrt(params.dim)
     epochs = run.epoch_history
     return {
         "knn_accuracy": epochs["knn_accuracy"],
-        "final_knn_accuracy": trained.double().mean().item(),
-        "final_knn_se": standard_error(trained),
+        "final_knn_accuracy": trained.mean(),
+        "final_knn_se": se(trained),
         "best_knn_accuracy": max(epochs["knn_accuracy"]),
         "output_std": epochs["output_std"],  # test images, eval mode, after every epoch
         "output_rank": epochs["output_rank"],
@@ -297,25 +294,26 @@ def measure(run, evaluation) -> dict:
         "init_feature_rank": start["feature_rank"],
         "healthy_std": healthy,
         "final_loss": run.epoch_means("loss")[-1],
-        "pixel_knn_accuracy": pixels.double().mean().item(),
-        "pixel_knn_se": standard_error(pixels),
-        "init_knn_accuracy": at_init.double().mean().item(),
-        "init_knn_se": standard_error(at_init),
-        "gain_over_pixels": over_pixels, "gain_over_pixels_se": over_pixels_se,
-        "gain_over_init": over_init, "gain_over_init_se": over_init_se,
-        "probe_accuracy": probed.double().mean().item(),
-        "probe_se": standard_error(probed),
-        "pixel_probe_accuracy": pixels_probed.double().mean().item(),
-        "pixel_probe_se": standard_error(pixels_probed),
-        "init_probe_accuracy": init_probed.double().mean().item(),
-        "init_probe_se": standard_error(init_probed),
-        "probe_gain_over_pixels": probe_over_pixels[0],
-        "probe_gain_over_pixels_se": probe_over_pixels[1],
-        "probe_gain_over_init": probe_over_init[0], "probe_gain_over_init_se": probe_over_init[1],
+        "pixel_knn_accuracy": pixels.mean(),
+        "pixel_knn_se": se(pixels),
+        "init_knn_accuracy": at_init.mean(),
+        "init_knn_se": se(at_init),
+        "gain_over_pixels": over_pixels.difference, "gain_over_pixels_se": over_pixels.se,
+        "gain_over_init": over_init.difference, "gain_over_init_se": over_init.se,
+        "probe_accuracy": probed.mean(),
+        "probe_se": se(probed),
+        "pixel_probe_accuracy": pixels_probed.mean(),
+        "pixel_probe_se": se(pixels_probed),
+        "init_probe_accuracy": init_probed.mean(),
+        "init_probe_se": se(init_probed),
+        "probe_gain_over_pixels": probe_over_pixels.difference,
+        "probe_gain_over_pixels_se": probe_over_pixels.se,
+        "probe_gain_over_init": probe_over_init.difference,
+        "probe_gain_over_init_se": probe_over_init.se,
         "chance": CHANCE,
         "references": {"knn_accuracy": CHANCE, "output_std": start["output_std"],
                        "output_rank": start["output_rank"]},
-        "per_image": {"knn_correct": trained.double().tolist()},  # paired across runs
+        "per_image": {"knn_correct": trained.tolist()},  # paired across runs
     }
 
 

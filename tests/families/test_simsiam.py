@@ -125,16 +125,6 @@ def test_outputs_on_one_line_hide_from_the_batch_std_but_not_from_eval_mode():
     assert family.effective_rank(family.outputs(net, images)) < 1.5  # one line, in eval mode
 
 
-def test_a_paired_difference_has_the_standard_error_of_the_per_image_differences():
-    a = torch.tensor([1, 1, 1, 0, 1, 0, 1, 1], dtype=torch.bool)
-    b = torch.tensor([1, 0, 1, 0, 1, 0, 0, 1], dtype=torch.bool)
-    difference, se = family.paired_difference(a, b)
-    assert difference == pytest.approx(0.25)
-    assert se == pytest.approx(torch.tensor([0., 1, 0, 0, 0, 0, 1, 0]).std().item() / 8 ** 0.5)
-    assert family.paired_difference(a, a) == (0.0, 0.0)  # the same answers: no noise at all
-    assert family.standard_error(a) == pytest.approx(a.double().std().item() / 8 ** 0.5)
-
-
 def test_a_fixed_predictor_lr_keeps_the_predictor_off_the_cosine():
     torch.manual_seed(0)
     params = family.Params(dim=16, predictor_dim=4, predictor_lr="fixed")
