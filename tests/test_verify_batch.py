@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from report_builder.cli import app
 from report_builder.errors import ReportBuilderError
 from report_builder.verify import verify_batch
+from report_builder.verify.read import read_notebook
 
 
 @pytest.fixture(scope="module")
@@ -112,3 +113,23 @@ def test_a_partial_copier_is_flagged_naming_the_copied_figures(students, tmp_pat
     [flag] = rows["alice"].flags
     assert flag.startswith("shares 2 specific figure(s) with bob's notebook")
     assert flag.count("is bob's cell") == 2, flag
+
+
+def test_a_copied_interpolation_alone_is_flagged_and_named(students, tmp_path):
+    """Its frames change smoothly, so the shuffle null cannot single it out; the endpoints
+    bob picked, shown in alice's PDF, do."""
+    for name in ("alice", "bob", "carol"):
+        made = students[name]
+        (tmp_path / name).mkdir()
+        write_notebook(tmp_path / name / "notebook.ipynb", made)
+        figures = [students["bob" if name == "alice" and role == "interpolation 2"
+                            else name].figure(role)
+                   for role, _ in made.figures if role != "preview"]
+        write_pdf(tmp_path / name / "report.pdf", report_text(made),
+                  [jpeg(scaled(image, 0.8)) for image in figures])
+    rows = {row.student: row for row in verify_batch(tmp_path, None, "", lambda *_: None)}
+    assert not rows["bob"].flags and not rows["carol"].flags
+    [flag] = rows["alice"].flags
+    assert flag.startswith("shares 1 specific figure(s) with bob's notebook"), flag
+    bob_cell = [f.label for f in read_notebook(tmp_path / "bob" / "notebook.ipynb").figures][-2]
+    assert f"is bob's {bob_cell} (NCC " in flag, flag  # with the class's null beside it

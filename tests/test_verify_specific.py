@@ -1,8 +1,10 @@
 """Only evidence specific to a student counts: the data set's own images, the starter
 notebook's outputs and figures any student's would resemble confirm nothing."""
 
+import numpy as np
 from submissions import (
     Style,
+    _blurred,
     cropped,
     digits,
     image_grid,
@@ -88,7 +90,7 @@ def test_a_figure_the_starter_notebook_shows_counts_for_nobody(students):
     assert evidence["page 1, image 1"].status == "weak"
     assert "starter notebook" in evidence["page 1, image 1"].detail
     assert evidence["page 1, image 2"].status == "confirmed"
-    assert "over its shuffled null" in evidence["page 1, image 2"].detail
+    assert "0 of 19 rearrangements of its outputs" in evidence["page 1, image 2"].detail
 
 
 def test_a_crop_of_the_inputs_row_alone_confirms_nothing(students):
@@ -115,3 +117,80 @@ def test_the_verdict_names_the_count_of_specific_matches():
     assert verdict.verdict == PARTLY
     assert verdict.summary == "not enough specific evidence (1 specific match)"
     assert verdict.as_dict()["summary"] == verdict.summary
+
+
+def _notebook(made) -> Pictures:
+    return Pictures.of([Figure(role, image) for role, image in made.figures])
+
+
+def test_fixed_inputs_are_nobodys_pick_interpolation_endpoints_are_the_students(students):
+    """Every run's reconstructions show the same five test digits (fixed); an
+    interpolation's endpoints are the student's own random picks."""
+    alice = students["alice"]
+    notebook = _notebook(alice)
+    _, test = digits()
+    reconstructions = picture(alice.figure("ae reconstructions"))
+    assert len(reconstructions.images) >= 4
+    assert reconstructions.images <= notebook.fixed_images
+    endpoints = picture(alice.figure("interpolation 1")).images
+    assert len(endpoints) >= 2 and not endpoints & notebook.fixed_images
+    assert endpoints <= notebook.picked
+
+
+def test_an_interpolation_is_confirmed_by_its_endpoints_another_students_contradicted(
+        students):
+    """The shuffle null cannot tell an interpolation (its frames change smoothly): its
+    endpoints can. Alice's own interpolation, screenshot as JPEG, is confirmed with the
+    chance of a coincidence; bob's, beside alice's notebook, is not hers."""
+    alice, bob = students["alice"], students["bob"]
+    pdf = Pictures.of([
+        Figure("page 1, image 1", jpeg(scaled(alice.figure("interpolation 2"), 0.8), 70)),
+        Figure("page 1, image 2", jpeg(scaled(bob.figure("interpolation 2"), 0.8), 70))])
+    evidence = {e.subject: e for e in compare_figures(pdf, _notebook(alice))}
+    own, other = evidence["page 1, image 1"], evidence["page 1, image 2"]
+    assert own.status == "confirmed" and "the student's picks" in own.detail, own
+    assert "by chance about 1 in" in own.detail
+    assert other.status == "contradicted", other
+
+
+def test_endpoints_many_notebooks_show_are_the_class_fixed_content(students):
+    """A course that fixes the interpolation's endpoints: three notebooks show the same
+    ones, so they are nobody's pick in the batch."""
+    from report_builder.verify.batch import with_class_fixed
+    from report_builder.verify.read import Notebook
+    from report_builder.verify.submission import Handed
+
+    train = digits()[0]
+    blends = np.stack([train[7] * (1 - a) + train[9] * a for a in (0.25, 0.5, 0.75)])
+    path = np.concatenate([train[7:8], _blurred(blends, 0.8), train[9:10]])
+    handed = {name: Handed(Notebook(None, [], "", "", ""), Pictures.of(
+                  [Figure("cell 3", image_grid(path * (0.9 + 0.02 * k), 1, 5, name))]))
+              for k, name in enumerate(("ann", "ben", "cat"))}
+    endpoints = handed["ann"].figures.picked
+    assert len(endpoints) >= 2
+    fixed = with_class_fixed(handed)
+    assert all(endpoints <= h.figures.fixed_images for h in fixed.values())
+    assert not with_class_fixed(dict(list(handed.items())[:2]))["ann"].figures.fixed_images
+
+
+def test_the_null_rearranges_outputs_and_keeps_the_data_sets_images(students):
+    """19 draws, seeded; the inputs row of reconstructions (data-set tiles) stays put, so
+    every draw shows the same inputs; a sample grid's draws differ from it and each other."""
+    alice = students["alice"]
+    train, test = digits()
+    outputs = _blurred(train[100:105], 1.5)  # a blurry model's, no data-set image
+    reconstructions = picture(image_grid(np.concatenate([test[:5], outputs]), 2, 5, "recon"))
+    draws = match.nulls(reconstructions)
+    assert len(draws) == match.NULL_DRAWS and len(reconstructions.outputs) == 5
+    top = slice(0, reconstructions.signal.shape[0] // 3)
+    for draw in draws:
+        assert np.allclose(draw.signal[top], reconstructions.signal[top], atol=1e-3)
+    samples = picture(alice.figure("ae samples"))
+    again = match.nulls(samples)
+    assert all(np.array_equal(a.signal, b.signal) for a, b in zip(match.nulls(samples), again,
+                                                                  strict=True))
+    assert all(match.same(samples, draw) < 0.95 for draw in again)
+    null = match.null_of(samples, samples)
+    assert null.beaten(1.0) and null.as_high(1.0 - match.MARGIN) == 0
+    assert "0 of 19 rearrangements" in null.describe(1.0)
+    assert match.nulls(picture(alice.figure("ae losses"))) == []  # a plot has no null

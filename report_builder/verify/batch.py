@@ -3,9 +3,13 @@
 Every PDF is compared with its own notebook (submission.py), and its figures with every
 other student's notebook: a PDF whose figures another notebook explains better than its
 own (swapped or copied work) is `inconsistent`; one that shares figures with another
-notebook as well is flagged. Only specific figures count: a shared figure must beat the
-same figure with its outputs shuffled (figures.SPECIFIC), must not be the data set's own
-images or the starter notebook's, and must not be common. A notebook figure is common
+notebook as well is flagged. Only specific figures count: a shared figure must show the
+same data-set images picked by the student (an interpolation's endpoints), or beat its
+null (figures.nulls: its outputs rearranged) and not be common; it must beat every
+figure of its kind in the rest of the class (the class's null), and must not be the data
+set's own images or the starter notebook's. Data-set images that any
+notebook shows as fixed content, or that COMMON_NOTEBOOKS notebooks show, are the class's
+fixed content, nobody's pick. A notebook figure is common
 when more students' notebooks show it than chance allows in a class of this size (the
 class's own rate of look-alikes between independent students, `common_threshold`): weak
 evidence for its own student and none against anybody else. summary.html shows that
@@ -18,6 +22,7 @@ import io
 import math
 import os
 import tempfile
+from collections import Counter
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -31,6 +36,7 @@ from ..processes import stopped_on_error, worker_pool
 from . import figures as match
 from . import known
 from .submission import (
+    PICKS,
     Handed,
     Submission,
     check_items,
@@ -38,6 +44,7 @@ from .submission import (
     load_notebook,
     load_starter,
     load_submission,
+    picks,
 )
 from .verdict import Evidence, Verdict
 
@@ -160,9 +167,9 @@ def verify_batch(root: Path, items: dict[str, list[str]] | None, problem: str,
         for folder, result in zip(folders, reading, strict=True):
             loaded[folder.name] = result.result()
             advance(f"read {folder.name}", total)
-        notebooks = {name: nb if course is None else replace(
-                         nb, figures=nb.figures.without(course))
-                     for name, (_, nb, _) in loaded.items() if nb is not None}
+        notebooks = with_class_fixed({name: nb if course is None else replace(
+                                          nb, figures=nb.figures.without(course))
+                                      for name, (_, nb, _) in loaded.items() if nb is not None})
         gallery = Gallery.of(notebooks)
         pdfs = {name: _pdf_pictures(submission) for name, (submission, _, _) in loaded.items()
                 if submission is not None}
@@ -189,6 +196,18 @@ def verify_batch(root: Path, items: dict[str, list[str]] | None, problem: str,
     return rows
 
 
+def with_class_fixed(notebooks: dict[str, Handed]) -> dict[str, Handed]:
+    """The notebooks, each knowing the data-set images that are the class's fixed content:
+    those any notebook shows as fixed, and those COMMON_NOTEBOOKS or more notebooks show
+    (a course's fixed interpolation endpoints; a student's random picks rarely meet)."""
+    shown = Counter(image for handed in notebooks.values()
+                    for image in handed.figures.picked | handed.figures.fixed_images)
+    fixed = frozenset(image for image, count in shown.items() if count >= COMMON_NOTEBOOKS)
+    fixed |= frozenset().union(*(h.figures.fixed_images for h in notebooks.values()))
+    return {name: replace(handed, figures=replace(handed.figures, fixed_images=fixed))
+            for name, handed in notebooks.items()}
+
+
 @dataclass(frozen=True)
 class Gallery:
     """Every notebook's pictures in one stack: all-pairs screening is one matrix product."""
@@ -200,6 +219,7 @@ class Gallery:
     log_aspects: np.ndarray
     kinds: np.ndarray
     distinctive: dict[str, list[int]]  # per student, the rows of its pictures that are not weak
+    fixed_images: frozenset[int] = frozenset()  # the class's fixed data-set images
 
     @classmethod
     def of(cls, notebooks: dict[str, Handed]) -> "Gallery":
@@ -208,10 +228,11 @@ class Gallery:
         pictures = [p for _, _, p in entries]
         distinctive: dict[str, list[int]] = {}
         for row, (name, _, picture) in enumerate(entries):
-            if not picture.weak:
+            if not picture.weak or picture.images:  # (a weak one by its picks alone)
                 distinctive.setdefault(name, []).append(row)
+        fixed = frozenset().union(*(h.figures.fixed_images for h in notebooks.values()))
         return cls(np.array([name for name, _, _ in entries]), [i for _, i, _ in entries],
-                   pictures, _stack(pictures), *_shapes(pictures), distinctive)
+                   pictures, _stack(pictures), *_shapes(pictures), distinctive, fixed)
 
     def screen(self, pictures: list[match.Picture]) -> np.ndarray:
         """Whole-picture NCC of the thumbnails, each picture against the gallery; -1 where
@@ -302,7 +323,7 @@ def _shapes(pictures: list[match.Picture]) -> tuple[np.ndarray, np.ndarray]:
 def _pdf_pictures(submission: Submission) -> list[match.Picture]:
     """The PDF's figures that can be evidence against another notebook."""
     return [p for p in submission.figures.pictures
-            if p is not None and not p.weak and not p.data_set]
+            if p is not None and not p.data_set and (not p.weak or p.images)]
 
 
 _SHARED: dict = {}  # the gallery and the PDFs' pictures, for `_sharing`'s helpers
@@ -342,37 +363,77 @@ def _alike(pairs: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
                      for row, col in zip(*pairs, strict=True)], dtype=bool)
 
 
+@dataclass(frozen=True)
+class Shared:
+    """A PDF figure that is another student's notebook figure, against the class's null:
+    how well the figures of its kind in the other notebooks (neither the PDF's student's
+    nor the one it matches) score with it."""
+
+    row: int  # the gallery row of the notebook figure it is
+    score: float
+    others: int  # notebook figures of its kind and shape in the rest of the class
+    best_other: float | None  # the best of them at the working size (None: all screened out)
+
+    def describe(self) -> str:
+        if not self.others:
+            return f"NCC {self.score:.2f}"
+        best = (f"the best of the other {self.others} figures of its kind in the class "
+                f"{self.best_other:.2f}" if self.best_other is not None else
+                f"none of the other {self.others} figures of its kind in the class near it")
+        return f"NCC {self.score:.2f}; {best}"
+
+
 def _shared_figures(student: str, common: dict[str, frozenset[int]]) \
-        -> dict[str, dict[int, int]]:
+        -> dict[str, dict[int, Shared]]:
     """Per other student, which of this student's PDF figures (by index) is a specific
-    match of which of their notebook's pictures (by gallery row)."""
+    match of which of their notebook's pictures. Specific: the same data-set images
+    picked, or beyond its null; and above every figure of its kind in the rest of
+    the class by MARGIN (the class's null: how alike independent students' figures are)."""
     gallery, mine = _SHARED["gallery"], _SHARED["pdfs"][student]
     if not mine:
         return {}
-    screened = gallery.screen(mine) >= match.SAME - SCREEN_SLACK
+    screen = gallery.screen(mine)
+    screened = screen >= match.SAME - SCREEN_SLACK
     found = {}
-    for other, rows in gallery.distinctive.items():
-        theirs = [j for j in rows if gallery.indices[j] not in common.get(other, ())]
-        if other == student or not theirs:
+    for other, theirs in gallery.distinctive.items():
+        if other == student:
             continue
-        # The screen picks candidates; the full working size decides, and only a match
-        # beyond the shuffled null (specific) counts.
-        shared = {i: j for i, picture in enumerate(mine)
-                  for j in theirs if screened[i, j] and _specific_match(picture,
-                                                                     gallery.pictures[j])}
+        # The screen picks candidates; the full working size decides. A figure common in
+        # the class counts only by the data-set images its student picked.
+        shared = {}
+        for i, picture in enumerate(mine):
+            for j in theirs:
+                theirs_j = gallery.pictures[j]
+                by_picks_only = gallery.indices[j] in common.get(other, ()) or \
+                    picture.weak or theirs_j.weak
+                if screened[i, j] and _specific_match(picture, theirs_j, gallery.fixed_images,
+                                                      by_picks_only):
+                    found_here = _against_class(i, j, screen[i], screened[i], student, other)
+                    if found_here.best_other is None or \
+                            found_here.score - found_here.best_other >= match.MARGIN:
+                        shared[i] = found_here
         if shared:
             found[other] = shared
     return found
 
 
+def _against_class(i: int, j: int, screen: np.ndarray, screened: np.ndarray, student: str,
+                   other: str) -> Shared:
+    gallery, picture = _SHARED["gallery"], _SHARED["pdfs"][student][i]
+    rest = (screen > -1) & (gallery.owners != student) & (gallery.owners != other)
+    near = np.flatnonzero(rest & screened)
+    return Shared(j, match.same(picture, gallery.pictures[j]), int(rest.sum()),
+                  max((match.same(picture, gallery.pictures[k]) for k in near), default=None))
+
+
 def _cross_check(row: Row, mine: list[match.Picture], gallery: Gallery,
-                 shared_with: dict[str, dict[int, int]]) -> None:
+                 shared_with: dict[str, dict[int, Shared]]) -> None:
     """Flag the figures this PDF shares with other notebooks; call the PDF another's
     when it shares more with one of them than it confirms of its own."""
     own = row.verdict.counts["confirmed"]
     for other, shared in shared_with.items():
-        named = "; ".join(f"{mine[i].label} is {other}'s {gallery.pictures[j].label}"
-                          for i, j in shared.items())
+        named = "; ".join(f"{mine[i].label} is {other}'s {gallery.pictures[s.row].label} "
+                          f"({s.describe()})" for i, s in shared.items())
         if len(shared) > own and len(shared) >= SHARED_TO_ACCUSE:
             row.verdict.evidence.append(Evidence(
                 "other notebook", other, "contradicted",
@@ -384,9 +445,15 @@ def _cross_check(row: Row, mine: list[match.Picture], gallery: Gallery,
                              f"notebook: {named}")
 
 
-def _specific_match(picture: match.Picture, theirs: match.Picture) -> bool:
+def _specific_match(picture: match.Picture, theirs: match.Picture,
+                    fixed_images: frozenset[int], by_picks_only: bool = False) -> bool:
+    """The same figure, and specific: the same data-set images picked by the student, or
+    (for a figure neither common in the class nor weak) a match beyond its null."""
+    picked = len(picks(picture, theirs, fixed_images)) >= PICKS
+    if by_picks_only and not picked:  # (before the NCC: a class's common figures are many)
+        return False
     score = match.same(picture, theirs)
-    return score >= match.SAME and match.specific(picture, theirs, score)[0]
+    return score >= match.SAME and (picked or match.specific(picture, theirs, score)[0])
 
 
 def write_summary(root: Path, rows: list[Row], null: dict | None = None) -> None:
@@ -444,5 +511,5 @@ def _null_html(null: dict) -> str:
             "<p>Each notebook figure against its best look-alike in another student's "
             f"notebook (thumbnail NCC; one figure is the same at {match.SAME:.2f} or more). "
             "A match counts only beyond this, and beyond the figure with its outputs "
-            "shuffled.</p><table><tr><th>kind</th><th>figures</th><th>median</th>"
+            "rearranged.</p><table><tr><th>kind</th><th>figures</th><th>median</th>"
             f"<th>95th percentile</th><th>max</th></tr>{rows}</table>\n")

@@ -16,7 +16,9 @@ processor re-encodes it as JPEG. So a figure is compared by its content, not its
 Evidence strength: a picture that repeats itself (a collapsed grid whose tiles are all the
 same blur; reconstructions drawn under their fixed inputs) looks alike in every student's
 notebook, so its match is `weak`. `_repetition()` measures it as the largest
-autocorrelation away from zero shift.
+autocorrelation away from zero shift. A match is specific to a student only beyond its
+null (`nulls`, `null_of`): the same match with the grid's output tiles rearranged, what
+independent students' figures of that layout and those inputs look like.
 
 Measured on the fixtures in tests/submissions.py (bench/verify_calibration.py prints them):
 a figure against its own screenshots (0.6-1.3x, JPEG, a prompt beside it, cropped to half or
@@ -28,7 +30,7 @@ collapsed grid 0.80 (a collapsed run's reconstructions, 0.70, are not caught: ha
 their picture is the fixed inputs).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -49,9 +51,11 @@ BACKGROUND_TOLERANCE = 0.1  # grey-level difference from the margin that counts 
 COLOURED = 0.25  # saturation of a plotted line's pixels
 FINE_SIGMA, COARSE_SIGMA = 1.0, 3.0  # px at WORK_SIDE: the band of detail compared
 DATA_SET_SHARE = 0.75  # of a grid's tiles data-set images: the picture is the data set's
-# A match is specific when it beats the same figure with its outputs shuffled by this much:
-# a screenshot of one's own sample grid beats it by 0.13, another student's grid by 0.00-0.03
-# (bench/verify_class.py).
+# The null of a match: NULL_DRAWS rearrangements of the matched grid's output tiles. A
+# match is specific when it beats their median by SPECIFIC and every one of them by MARGIN:
+# then none of NULL_DRAWS independent students' figures of that layout and those inputs
+# scores as high (p <= 1 / (NULL_DRAWS + 1)). Measured in bench/RESULTS.md.
+NULL_DRAWS = 19
 SPECIFIC = 0.06
 
 
@@ -66,10 +70,11 @@ class Picture:
     coarse: np.ndarray  # the signal at half the working size, for the scale sweep
     tiles: int = 0  # an image grid's tiles (known.py)
     data_set_tiles: int = 0  # of which the data set's own images
-    # The null of a match: this grid with its outputs' tiles moved one place on, its
-    # data-set tiles where they were. What an independent student's figure of the same
-    # layout and inputs would look like: a match no better than with it is not specific.
-    shuffled: "Picture | None" = None
+    images: frozenset[int] = frozenset()  # which data-set images (known.library indices)
+    # For the null (`nulls`): the grey picture at the working size, and its output tiles'
+    # boxes there (not the data set's images); None for a plot or fewer than two outputs.
+    grey: np.ndarray | None = None
+    outputs: tuple[tuple[int, int, int, int], ...] = ()
 
     @property
     def weak(self) -> bool:
@@ -112,7 +117,7 @@ def picture(figure: Figure) -> Picture | None:
     return None if pixels is None else describe(figure.label, pixels)
 
 
-def describe(label: str, pixels: np.ndarray, with_null: bool = True) -> Picture:
+def describe(label: str, pixels: np.ndarray) -> Picture:
     height, width = pixels.shape[:2]
     scale = WORK_SIDE / max(height, width)
     size = (max(8, round(width * scale)), max(8, round(height * scale)))
@@ -120,43 +125,106 @@ def describe(label: str, pixels: np.ndarray, with_null: bool = True) -> Picture:
     saturation = small.max(axis=2) - small.min(axis=2)
     coloured = float((saturation > COLOURED).mean())
     kind = "plot" if 0.001 <= coloured <= 0.3 else "image"
-    signal = _detail(saturation if kind == "plot" else small.mean(axis=2))
-    grid = known.tiles(pixels) if kind == "image" and with_null else None
-    return Picture(label, kind, signal, _unit(cv2.resize(signal, (THUMB_SIDE, THUMB_SIDE),
-                                                         interpolation=cv2.INTER_AREA)),
-                   width / height, _repetition(signal) if kind == "image" else 0.0,
-                   cv2.resize(signal, (size[0] // 2, size[1] // 2), interpolation=cv2.INTER_AREA),
+    grey = small.mean(axis=2)
+    signal = _detail(saturation if kind == "plot" else grey)
+    grid = known.tiles(pixels) if kind == "image" else None
+    outputs = _scaled_outputs(grid, size[0] / width, size[1] / height) if grid else ()
+    return Picture(label, kind, signal, _thumb(signal), width / height,
+                   _repetition(signal) if kind == "image" else 0.0, _coarse(signal),
                    len(grid.boxes) if grid else 0, sum(grid.known) if grid else 0,
-                   _shuffled(label, pixels, grid) if grid else None)
+                   grid.known_images if grid else frozenset(),
+                   grey if len(outputs) >= 2 else None, outputs if len(outputs) >= 2 else ())
 
 
-def _shuffled(label: str, pixels: np.ndarray, grid: known.Tiles) -> "Picture | None":
-    """The grid with each output tile replaced by the next output tile (data-set tiles
-    stay): the same layout, inputs and kind of content, other outputs in each place."""
-    outputs = [box for box, is_known in zip(grid.boxes, grid.known, strict=True)
-               if not is_known]
-    if len(outputs) < 2:
+def _thumb(signal: np.ndarray) -> np.ndarray:
+    return _unit(cv2.resize(signal, (THUMB_SIDE, THUMB_SIDE), interpolation=cv2.INTER_AREA))
+
+
+def _coarse(signal: np.ndarray) -> np.ndarray:
+    height, width = signal.shape
+    return cv2.resize(signal, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
+
+
+def _scaled_outputs(grid: known.Tiles, x_scale: float, y_scale: float) \
+        -> tuple[tuple[int, int, int, int], ...]:
+    """The output tiles' boxes (not the data set's images) at the working size."""
+    boxes = []
+    for (x, y, w, h), is_known in zip(grid.boxes, grid.known, strict=True):
+        box = (round(x * x_scale), round(y * y_scale), round(w * x_scale), round(h * y_scale))
+        if not is_known and min(box[2:]) >= 2:
+            boxes.append(box)
+    return tuple(boxes)
+
+
+def nulls(picture: Picture, draws: int = NULL_DRAWS) -> list[Picture]:
+    """What independent students' figures of this layout and these inputs look like: the
+    grid with its output tiles rearranged (each moved, a different draw each time; the
+    data-set tiles where they were). Seeded: the same figure gets the same nulls."""
+    if picture.grey is None:
+        return []
+    rng = np.random.default_rng(len(picture.outputs))
+    boxes = picture.outputs
+    result = []
+    for draw in range(draws):
+        order = _derangement(len(boxes), rng) if draw else [*range(1, len(boxes)), 0]
+        moved = picture.grey.copy()
+        for (x, y, w, h), source in zip(boxes, order, strict=True):
+            sx, sy, sw, sh = boxes[source]
+            moved[y:y + h, x:x + w] = cv2.resize(picture.grey[sy:sy + sh, sx:sx + sw], (w, h),
+                                                 interpolation=cv2.INTER_AREA)
+        signal = _detail(moved)
+        result.append(replace(picture, label=f"{picture.label}, rearranged", signal=signal,
+                              thumb=_thumb(signal), coarse=_coarse(signal), grey=None,
+                              outputs=()))
+    return result
+
+
+def _derangement(n: int, rng: np.random.Generator) -> list[int]:
+    while True:
+        order = rng.permutation(n)
+        if not (order == np.arange(n)).any():
+            return order.tolist()
+
+
+@dataclass(frozen=True)
+class Null:
+    """How a match scores against its null draws."""
+
+    scores: list[float]
+
+    def as_high(self, score: float) -> int:
+        return sum(null >= score for null in self.scores)
+
+    def beaten(self, score: float) -> bool:
+        return score - float(np.median(self.scores)) >= SPECIFIC and \
+            score - max(self.scores) >= MARGIN
+
+    def describe(self, score: float) -> str:
+        return (f"{self.as_high(score - MARGIN)} of {len(self.scores)} rearrangements of its "
+                f"outputs score within {MARGIN} of it (median {np.median(self.scores):.2f}, "
+                f"best {max(self.scores):.2f})")
+
+
+def null_of(picture: Picture, matched: Picture) -> Null | None:
+    """The match of `picture` with `matched`, repeated with `matched`'s null draws in its
+    place, where the match was found (whole, or at the scale one sits inside the other);
+    None when `matched` has no null (a plot, a grid with fewer than two outputs)."""
+    draws = nulls(matched)
+    if not draws:
         return None
-    moved = pixels.copy()
-    for (x, y, w, h), (sx, sy, sw, sh) in zip(outputs, outputs[1:] + outputs[:1],
-                                              strict=True):
-        moved[y:y + h, x:x + w] = cv2.resize(pixels[sy:sy + sh, sx:sx + sw], (w, h),
-                                             interpolation=cv2.INTER_AREA)
-    return describe(f"{label}, shuffled", moved, with_null=False)
+    if same(picture, matched) >= SAME:
+        return Null([same(picture, draw) for draw in draws])
+    inside, scale = _placement(picture, matched)
+    if inside:
+        return Null([_match(picture.signal, draw.signal, scale) for draw in draws])
+    return Null([_match(draw.signal, picture.signal, scale) for draw in draws])
 
 
-def null_score(picture: Picture, matched: Picture) -> float | None:
-    """How well `picture` matches `matched` with its outputs shuffled; None when it has no
-    null (a plot, or a grid with fewer than two output tiles)."""
-    if matched.shuffled is None:
-        return None
-    return max(same(picture, matched.shuffled), located(picture, matched.shuffled))
-
-
-def specific(picture: Picture, matched: Picture, score: float) -> tuple[bool, float | None]:
-    """(whether the match says this figure and no independent student's, the null score)."""
-    null = null_score(picture, matched)
-    return null is None or score - null >= SPECIFIC, null
+def specific(picture: Picture, matched: Picture, score: float) -> tuple[bool, Null | None]:
+    """(whether the match, at NCC `score`, says this figure and no independent student's;
+    its null)."""
+    null = null_of(picture, matched)
+    return null is None or null.beaten(score), null
 
 
 def _detail(signal: np.ndarray) -> np.ndarray:
@@ -216,24 +284,33 @@ def located(a: Picture, b: Picture) -> float:
     """Best NCC of the smaller-content picture found inside the other, over scales."""
     if a.kind != b.kind:
         return -1.0
-    return max(_inside(a, b), _inside(b, a))
+    return max(_inside(a, b)[0], _inside(b, a)[0])
 
 
-def _inside(part: Picture, whole: Picture) -> float:
-    """Search `part` inside `whole` at the scales where it covers MIN_COVER..100% of it:
-    a sweep at half resolution, then a fine search around the best scale."""
+def _placement(a: Picture, b: Picture) -> tuple[bool, float]:
+    """Where `located` finds them: (whether `a` is the one inside, at what scale)."""
+    a_in_b, b_in_a = _inside(a, b), _inside(b, a)
+    return (True, a_in_b[1]) if a_in_b[0] >= b_in_a[0] else (False, b_in_a[1])
+
+
+def _inside(part: Picture, whole: Picture) -> tuple[float, float]:
+    """(NCC, scale) of `part` found inside `whole` at the scales where it covers
+    MIN_COVER..100% of it: a sweep at half resolution, then a fine search around the best
+    scale."""
     fit = min(whole.signal.shape[0] / part.signal.shape[0],
               whole.signal.shape[1] / part.signal.shape[1])
     area = part.signal.size / whole.signal.size
     smallest = max(fit * 0.3, (MIN_COVER / area) ** 0.5)
     if smallest > fit:
-        return -1.0
+        return -1.0, 1.0
     sweep = {scale: _match(part.coarse, whole.coarse, scale)
              for scale in _scales(smallest, fit, 0.92)}
     # Thin plotted lines fade at half resolution: refine around the three best scales.
-    return max(_match(part.signal, whole.signal, scale)
-               for best in sorted(sweep, key=sweep.get)[-3:]
-               for scale in _scales(max(smallest, best * 0.96), min(fit, best / 0.96), 0.98))
+    fine = {scale: _match(part.signal, whole.signal, scale)
+            for best in sorted(sweep, key=sweep.get)[-3:]
+            for scale in _scales(max(smallest, best * 0.96), min(fit, best / 0.96), 0.98)}
+    best = max(fine, key=fine.get)
+    return fine[best], best
 
 
 def _scales(low: float, high: float, step: float) -> list[float]:

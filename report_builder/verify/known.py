@@ -1,9 +1,11 @@
-"""The data set's own images inside a figure: content every student's notebook shows.
+"""The data set's own images inside a figure: whose choice they were.
 
 A data preview, the inputs row of a reconstruction figure, the endpoints of an
-interpolation: their tiles are images of the data set itself, drawn alike by every student
-who picked the same ones (the first test digits, the first batch). They say nothing about
-whose notebook a figure came from, so `verify` finds them and leaves them out of the match.
+interpolation: their tiles are images of the data set itself. Which images they are is
+evidence only when the student picked them: the fixed inputs every notebook shows (the
+first test digits, the first batch) say nothing about whose notebook a figure came from,
+while two random endpoints that a PDF and a notebook share are that notebook's, bar a
+chance of about one in a million (`submission.picks`).
 
 A figure's tiles are the dark squares between its white gaps (matplotlib's grids and
 `montage`; each MNIST or Fashion-MNIST image is a 28-pixel square on black). Each tile is
@@ -49,14 +51,29 @@ class Tiles:
     def known(self) -> list[bool]:
         return [correlation >= KNOWN for correlation in self.correlations]
 
+    @property
+    def known_images(self) -> frozenset[int]:
+        return frozenset(image for image, is_known in zip(self.images, self.known, strict=True)
+                         if is_known)
+
 
 @dataclass(frozen=True)
 class Library:
     """Every data-set image this machine has, as unit vectors at two sizes."""
 
     names: list[str]
+    sizes: list[int]  # each data set's number of images, in `names`' order
     images: np.ndarray  # [N, 28, 28] uint8
     small: np.ndarray  # [N, SCREEN²] unit vectors
+
+    def data_set_size(self, index: int) -> int:
+        """The size of the data set that the library's image `index` belongs to."""
+        end = 0
+        for size in self.sizes:
+            end += size
+            if index < end:
+                return size
+        raise IndexError(index)
 
 
 @cache
@@ -66,12 +83,13 @@ def library() -> Library:
     for name, folder in WHERE.items():
         files = find_idx_files(folder) if folder.is_dir() else None
         if files is not None:
-            images += [read_idx(files["train_images"]), read_idx(files["test_images"])]
+            images.append(np.concatenate([read_idx(files["train_images"]),
+                                          read_idx(files["test_images"])]))
             names.append(name)
     stack = np.concatenate(images)
     small = stack.reshape(-1, SCREEN, 28 // SCREEN, SCREEN, 28 // SCREEN).sum(
         axis=(2, 4), dtype=np.uint16)  # the block means, times a constant NCC ignores
-    return Library(names, stack, _units(small))
+    return Library(names, [len(block) for block in images], stack, _units(small))
 
 
 def _units(images: np.ndarray) -> np.ndarray:

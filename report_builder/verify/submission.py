@@ -9,15 +9,21 @@ its place). Each quoted number is printed, set, absent or contradicted (quotes.p
 The verdict they add up to: verdict.py.
 """
 
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import figures as match
+from . import known
 from .quotes import Quote, check_quotes
 from .read import Figure, Notebook, Pdf, read_notebook, read_pdf
 from .verdict import Evidence, Verdict
 
 SAME_KIND_ASPECT = 1.3  # an unmatched notebook figure stands in for a PDF figure this alike
+# Data-set images a PDF figure and a notebook figure both show, picked by the student (an
+# interpolation's endpoints), that make the match the student's own: one may be a chance
+# look-alike tile in a grid of samples, two by chance are about one in a million.
+PICKS = 2
 
 
 @dataclass(frozen=True)
@@ -27,10 +33,19 @@ class Pictures:
     figures: list[Figure]
     pictures: list[match.Picture | None]
     common: frozenset[int] = frozenset()  # figures the course's starter notebook shows
+    # Data-set images shown as fixed content, not picked: every student's too (`fixed`).
+    fixed_images: frozenset[int] = frozenset()
 
     @classmethod
     def of(cls, figures: list[Figure]) -> "Pictures":
-        return cls(figures, [match.picture(f) for f in figures])
+        pictures = [match.picture(f) for f in figures]
+        return cls(figures, pictures, fixed_images=fixed(pictures))
+
+    @property
+    def picked(self) -> frozenset[int]:
+        """The data-set images this notebook's student picked (not fixed content)."""
+        return frozenset(image for p in self.pictures if p is not None
+                         for image in p.images) - self.fixed_images
 
     @property
     def candidates(self) -> list[match.Picture | None]:
@@ -45,7 +60,35 @@ class Pictures:
             return self
         shown = {n for n, p in enumerate(self.pictures) if p is not None
                  and in_starter(p, starter)}
-        return replace(self, common=self.common | shown)
+        images = {image for p in starter.pictures if p is not None for image in p.images}
+        return replace(self, common=self.common | shown,
+                       fixed_images=self.fixed_images | images)
+
+
+def fixed(pictures: list[match.Picture | None]) -> frozenset[int]:
+    """The data-set images a notebook shows as fixed content rather than as the student's
+    pick: those of a data preview, and those in two or more of its figures (every run's
+    reconstructions of the same test digits)."""
+    shown = [p for p in pictures if p is not None]
+    counts = Counter(image for p in shown for image in p.images)
+    preview = {image for p in shown if p.data_set for image in p.images}
+    return frozenset(preview | {image for image, count in counts.items() if count >= 2})
+
+
+def picks(picture: match.Picture, matched: match.Picture, fixed_images: frozenset[int]) \
+        -> frozenset[int]:
+    """The data-set images both pictures show that a student picked."""
+    return (picture.images & matched.images) - fixed_images
+
+
+def chance(shared: frozenset[int], picked: int) -> str:
+    """How rarely an independent student, picking as many data-set images (`picked`) as
+    this one, shows all of `shared`: about (picked / data-set size) ** len(shared)."""
+    shelf = known.library()
+    odds = 1.0
+    for image in shared:
+        odds *= shelf.data_set_size(image) / max(picked, len(shared))
+    return f"about 1 in {float(f'{odds:.2g}'):,.0f}"
 
 
 def in_starter(picture: match.Picture, starter: Pictures) -> bool:
@@ -246,20 +289,39 @@ def _common(item: Shown, starter: Pictures | None) -> Evidence | None:
 
 def _found(item: Shown, notebook: Pictures, common: frozenset[int]) -> Evidence:
     n = item.notebook_index
-    matched = notebook.pictures[n]
+    matched, label = notebook.pictures[n], notebook.figures[n].label
+    own = item.picture.images - notebook.fixed_images
+    shared = picks(item.picture, matched, notebook.fixed_images)
+    if len(own) >= PICKS and not shared:
+        return Evidence("figure", item.label, "contradicted",
+                        f"looks like {label} (NCC {item.score:.2f}) but shows other data-set "
+                        f"images ({_images(own)}) than it "
+                        f"({_images(matched.images - notebook.fixed_images) or 'none'}): "
+                        "another run's figure")
+    if len(shared) >= PICKS:  # (look-alikes in other notebooks do not show them)
+        return Evidence("figure", item.label, "confirmed",
+                        f"is {label} (NCC {item.score:.2f}); both show the data-set images "
+                        f"{_images(shared)}, the student's picks: an independent student's "
+                        f"figure shows them by chance {chance(shared, len(notebook.picked))}")
     is_specific, null = match.specific(item.picture, matched, item.score)
     if item.picture.weak or matched.weak:
         why = "; it repeats one tile, so it looks alike in every notebook"
+    elif item.picture.tiles < 2 <= matched.tiles:
+        why = "; a single tile of that grid, too little to tell whose it is"
     elif n in common:
         why = "; other students' notebooks show it too"
     elif not is_specific:
-        why = (f"; the same figure with its outputs shuffled scores {null:.2f}: the match "
-               "rests on what any student's figure of this layout shares")
+        why = ("; the match rests on what any student's figure of this layout shares: "
+               + null.describe(item.score))
     else:
         why = ""
-    beyond = f", {item.score - null:+.2f} over its shuffled null" if null is not None else ""
+    beyond = f"; {null.describe(item.score)}" if null is not None and not why else ""
     return Evidence("figure", item.label, "weak" if why else "confirmed",
-                    f"is {notebook.figures[n].label} (NCC {item.score:.2f}{beyond}){why}")
+                    f"is {label} (NCC {item.score:.2f}{beyond}){why}")
+
+
+def _images(images: frozenset[int]) -> str:
+    return ", ".join(f"#{image}" for image in sorted(images))
 
 
 def _missing(item: Shown, notebook: Pictures, standing_in: list[int]) -> Evidence:
