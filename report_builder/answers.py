@@ -74,14 +74,20 @@ def _environment(folder: Path, quoted: list[tuple[str, float]],
                          "difference": difference.difference, "se": difference.se})
         return difference
 
-    env.globals.update(paired=compare, independent=independent, paired_values=paired_values,
+    def apart(a: float, a_se: float, b: float, b_se: float):
+        difference = independent(a, a_se, b, b_se)
+        compared.append({"runs": [], "measure": "measured apart", "values": [a, b],
+                         "difference": difference.difference, "se": difference.se})
+        return difference
+
+    env.globals.update(paired=compare, independent=apart, paired_values=paired_values,
                        standard_error=standard_error)
     return env
 
 
 def render_answer(folder: Path, question: str, context: dict) -> dict:
     quoted: list[tuple[str, float]] = []
-    compared: list[dict] = []  # the paired differences the draft read, for the manifest
+    compared: list[dict] = []  # the differences the draft read, for the manifest
     env = _environment(folder, quoted, compared)
     try:
         text = env.get_template(f"{question}.md.j2").render(**context)

@@ -13,6 +13,7 @@ seed's, with the spread of its quoted numbers over the seeds (seeds.py).
 """
 
 import logging
+import math
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -217,7 +218,9 @@ def check_data(plan: dict[str, RunConfig], data: Dataset) -> None:
 def judge_numbers(spec: Spec, judge: ev.Judge, data: Dataset, device: str) -> dict:
     """How good the judge is, and how real images score by it (the floor for samples)."""
     real = as_float(data.train_images[:len(data.test_labels)], device)
-    return {"test_accuracy": judge.test_accuracy, "epochs": spec.classifier.epochs,
+    accuracy, n = judge.test_accuracy, len(data.test_labels)
+    return {"test_accuracy": accuracy, "test_accuracy_se": math.sqrt(accuracy * (1 - accuracy) / n),
+            "epochs": spec.classifier.epochs,
             "real_images": ev.judge_images(judge, real)}
 
 

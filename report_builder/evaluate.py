@@ -16,6 +16,7 @@ from torch.nn import functional as F
 from torchmetrics.image.fid import FrechetInceptionDistance
 
 from .models.distributions import gaussian_kl, gaussian_kl_each, log_normal, log_standard_normal
+from .noise import mean_and_se
 
 CONFIDENT = 0.9  # a sample "reads as a digit" when the classifier's top class has p > 0.9
 FID_RESAMPLES = 20  # bootstrap draws of the generated features: a Fréchet distance's noise
@@ -135,25 +136,40 @@ def judge_images(judge: Judge, images: torch.Tensor) -> dict[str, float]:
     features, probs = _features_and_probs(judge.classifier, images)
     top = probs.max(dim=1).values
     counts = torch.bincount(probs.argmax(1), minlength=probs.shape[1]).double()
-    share = counts / counts.sum()
-    entropy = -(share[share > 0] * share[share > 0].log2()).sum().item()
     return {
         "frechet": judge.frechet(features),
         "frechet_se": judge.frechet_se(features),
         "confidence": top.mean().item(),
         "confident_share": (top > CONFIDENT).double().mean().item(),
-        "class_entropy_bits": entropy,  # log2(10) = 3.32 when all digits are equally common
-        "largest_class_share": share.max().item(),
+        "class_entropy_bits": class_entropy(counts),  # log2(10) = 3.32 at most
+        "class_entropy_se": class_entropy_se(probs.argmax(1), probs.shape[1]),
+        "classes_seen": int((counts > 0).sum()),
+        "largest_class_share": (counts.max() / counts.sum()).item(),
     }
+
+
+ENTROPY_RESAMPLES = 100  # bootstrap resamples of the samples' predicted classes
+
+
+def class_entropy(counts: torch.Tensor) -> float:
+    """Entropy in bits of the classes' shares."""
+    share = counts[counts > 0] / counts.sum()
+    return -(share * share.log2()).sum().item()
+
+
+def class_entropy_se(labels: torch.Tensor, classes: int) -> float:
+    """The class entropy's standard error over the samples drawn: the spread of the
+    entropy over bootstrap resamples (seeded: the same samples give the same number)."""
+    generator = torch.Generator().manual_seed(0)
+    picks = torch.randint(len(labels), (ENTROPY_RESAMPLES, len(labels)), generator=generator)
+    entropies = [class_entropy(torch.bincount(labels[row], minlength=classes).double())
+                 for row in picks]
+    return float(np.std(entropies, ddof=1))
 
 
 @torch.no_grad()
 def predicted_digits(judge: Judge, images: torch.Tensor) -> torch.Tensor:
     return _batched(judge.classifier, images).argmax(1).cpu()
-
-
-def label_accuracy(judge: Judge, images: torch.Tensor, labels: torch.Tensor) -> float:
-    return (predicted_digits(judge, images) == labels.cpu()).double().mean().item()
 
 
 @torch.no_grad()
@@ -251,12 +267,14 @@ def autoencoder_metrics(run, evaluation) -> dict:
     samples = prior_samples(model, evaluation.n_samples, evaluation.seed)
     recons = reconstruct_all(model, test_images)
     mse = (recons - test_images).pow(2).flatten(1).mean(1).double().cpu()
+    kept_class = (predicted_digits(judge, recons) == evaluation.test_labels.cpu()).double()
     final = {name: float(np.mean(values[-20:])) for name, values in run.history.items()}
     elbo = test_elbo(model, test_images, evaluation.seed)
     return {
         "prior_norm": float(np.sqrt(model.nz)),
         "test_mse": mse.mean().item(),
-        "recon_accuracy": label_accuracy(judge, recons, evaluation.test_labels),
+        "recon_accuracy": kept_class.mean().item(),
+        "recon_accuracy_se": mean_and_se(kept_class.numpy())[1],
         "test_kl": mean_kl(model, test_images),
         "final_recon": final.get("recon", float("nan")),
         "final_kl": final.get("kl", 0.0),
@@ -326,7 +344,11 @@ def bernoulli_metrics(run, evaluation) -> dict:
         measured |= {**elbo, "test_loss": -elbo["test_elbo"],
                      "per_image": measured["per_image"] | elbo["per_image"] | {"test_loss": loss}}
         measured["active_units"] = active_units(model, test_images)
-        measured["kl_per_dimension"] = kl_per_dimension(model, test_images)
+        kl = np.asarray(kl_per_dimension(model, test_images))
+        measured["kl_per_dimension"] = kl.tolist()
+        # The dimensions that sit at the prior, and the KL they carry together.
+        measured["dims_at_prior"] = int((kl <= PRIOR_KL).sum())
+        measured["kl_at_prior"] = float(kl[kl <= PRIOR_KL].sum())
     else:
         measured["test_recon_nats"] = measured["test_recon_at_mean"]
         measured["per_image"]["test_recon_nats"] = measured["per_image"]["test_recon_at_mean"]

@@ -10,9 +10,11 @@ from report_builder.errors import ReportBuilderError
 from report_builder.spec import load_spec
 
 
-def judged(frechet, confident_share, entropy=3.3, frechet_se=1.0):
+def judged(frechet, confident_share, entropy=3.3, frechet_se=1.0, entropy_se=0.01,
+           classes_seen=10):
     return {"frechet": frechet, "frechet_se": frechet_se, "confidence": 0.8,
             "confident_share": confident_share, "class_entropy_bits": entropy,
+            "class_entropy_se": entropy_se, "classes_seen": classes_seen,
             "largest_class_share": 0.12}
 
 
@@ -30,7 +32,8 @@ def run(test_mse=0.01, test_kl=20.0, frechet=10.0, confident=0.8, **more):
     values = {"per_image": {"test_mse": per_image_mse(test_mse, seed=int(1e4 * test_mse))},
               "model": "conv_vae", "nz": 64, "beta": 1e-4, "epochs": 5, "key": "k",
               "reused": False, "train_seconds": 1.0, "test_mse": test_mse,
-              "recon_accuracy": 0.95, "test_kl": test_kl, "final_recon": test_mse,
+              "recon_accuracy": 0.95, "recon_accuracy_se": 0.007, "test_kl": test_kl,
+              "final_recon": test_mse,
               "final_kl": test_kl, "first_kl": test_kl / 2, "samples": judged(frechet, confident),
               "code_norm": 8.0, "prior_norm": 8.0, "recon_spread": 0.3, "sample_spread": 0.3}
     values.update(more)
@@ -50,7 +53,8 @@ def healthy() -> dict:
         "data": {"name": "mnist-5k"},
         "samples_scored": 1000,
         "test_spread": 0.31,
-        "judge": {"test_accuracy": 0.97, "real_images": judged(2.0, 0.95)},
+        "judge": {"test_accuracy": 0.97, "test_accuracy_se": 0.005,
+                  "real_images": judged(2.0, 0.95)},
         "runs": {
             "ae": run(test_mse=0.009, test_kl=0.0, frechet=60.0, confident=0.3, code_norm=25.0,
                       model="conv_ae"),
@@ -60,7 +64,8 @@ def healthy() -> dict:
                               recon_spread=0.01, recon_accuracy=0.1),
             "vae_tuned": run(test_mse=0.02, test_kl=25.0, frechet=12.0, confident=0.7),
         },
-        "search": {"chosen": 1e-4},
+        "search": {"chosen": 1e-4, "chosen_frechet": 12.0, "chosen_frechet_se": 0.5,
+                   "runner_up": {"beta": 1e-3, "frechet": 15.0, "frechet_se": 0.5}},
         "interpolation": [path(4.0, 1.5, 0.5, 0.9)] * 3,
         "paths": {"ae_jump_ratio": 4.0, "vae_jump_ratio": 1.5, "ae_inner_confidence": 0.5,
                   "vae_inner_confidence": 0.9},
@@ -205,6 +210,47 @@ def test_q4_ranks_samples_by_frechet_distance_only_beyond_its_noise(spec):
     numbers["runs"]["vae_tuned"]["samples"] = judged(40.0, 0.7, frechet_se=15.0)  # 55 - 40 < 2 SE
     q4 = " ".join(texts(spec, numbers)["q4"].split())
     assert "not better than both extremes beyond noise" in q4 and "closer to real" not in q4
+
+
+def test_q4_says_whether_the_chosen_beta_stands_out_from_the_next(spec):
+    numbers = healthy()
+    q4 = " ".join(texts(spec, numbers)["q4"].split())
+    assert "against 15 ± 0.5 for the next, beta = 0.001" in q4 and "either would do" not in q4
+    numbers["search"]["runner_up"]["frechet"] = 13.0  # 1 apart, ± 0.7
+    q4 = " ".join(texts(spec, numbers)["q4"].split())
+    assert "is within noise of it" in q4 and "either would do" in q4
+    numbers["search"]["runner_up"] = None  # no other β reconstructs well enough
+    q4 = " ".join(texts(spec, numbers)["q4"].split())
+    assert "that still reconstruct well." in q4 and "next" not in q4
+
+
+def test_q4_says_reconstructions_lose_their_class_only_beyond_the_noise(spec):
+    numbers = healthy()
+    tuned = numbers["runs"]["vae_tuned"]
+    assert "keep each input's class" in texts(spec, numbers)["q4"]
+    tuned["recon_accuracy"] = 0.80  # 17 points under 0.97, with an SE of 1.3 points
+    tuned["recon_accuracy_se"] = 0.0126
+    q4 = " ".join(texts(spec, numbers)["q4"].split())
+    assert "lose some inputs' class" in q4 and "17.0 ± 1.4 fewer" in q4
+    tuned["recon_accuracy_se"] = 0.09  # the same shortfall from a handful of test images
+    assert "keep each input's class" in texts(spec, numbers)["q4"]
+
+
+def test_q4_calls_the_classes_even_or_uneven_only_beyond_the_noise(spec):
+    numbers = healthy()
+    q4 = " ".join(texts(spec, numbers)["q4"].split())
+    assert "cover all ten classes" in q4
+    numbers["runs"]["vae_tuned"]["samples"] = judged(12.0, 0.7, entropy=2.7, entropy_se=0.05,
+                                                     classes_seen=8)
+    q4 = " ".join(texts(spec, numbers)["q4"].split())
+    assert "with uneven classes" in q4 and "8 of the ten classes drawn" in q4
+    numbers["runs"]["vae_tuned"]["samples"] = judged(12.0, 0.7, entropy=3.05, entropy_se=0.1)
+    q4 = " ".join(texts(spec, numbers)["q4"].split())
+    assert "neither clearly even nor clearly uneven" in q4
+    assert "cover all ten" not in q4 and "uneven classes" not in q4
+    # Above 3.0 beyond noise, but a class never drawn: not 'all ten'.
+    numbers["runs"]["vae_tuned"]["samples"] = judged(12.0, 0.7, entropy=3.15, classes_seen=9)
+    assert "cover all ten" not in texts(spec, numbers)["q4"]
 
 
 def test_q5_reads_the_paths_over_the_same_pairs_beyond_their_noise(spec):

@@ -76,3 +76,14 @@ def test_a_frechet_distance_carries_its_sampling_noise(tiny):
     assert 0 < many["frechet_se"] < few["frechet_se"]  # fewer samples, more noise
     again = ev.judge_images(judge, as_float(tiny.train_images[:512]))
     assert again["frechet_se"] == many["frechet_se"]  # the same resamples every time
+
+
+def test_the_class_entropy_carries_its_sampling_noise():
+    even = torch.arange(1000) % 10
+    one = torch.zeros(1000, dtype=torch.long)
+    counts = torch.bincount(even, minlength=10).double()
+    assert ev.class_entropy(counts) == pytest.approx(np.log2(10))
+    assert ev.class_entropy_se(one, 10) == 0.0  # every resample is one class
+    few, many = ev.class_entropy_se(even[:50], 10), ev.class_entropy_se(even, 10)
+    assert 0 < many < few  # fewer samples, a noisier entropy
+    assert ev.class_entropy_se(even, 10) == many  # seeded

@@ -60,7 +60,8 @@ def test_the_shared_run_has_one_key_and_trains_once(tmp_path, tiny):
     assert runs["weight_1"].key == runs["latent_2"].key
 
 
-def hw4_run(nz, beta, elbo, sharpness, readable, frechet, spread, kl, scatter=2.0):
+def hw4_run(nz, beta, elbo, sharpness, readable, frechet, spread, kl, scatter=2.0,
+            frechet_se=1.0):
     """scatter: the run's own per-image noise around the images' shared difficulty."""
     hardness = np.random.default_rng(0).normal(0, 20, 1000)
     own = np.random.default_rng(nz + int(100 * beta)).normal(0, scatter, 1000)
@@ -68,7 +69,7 @@ def hw4_run(nz, beta, elbo, sharpness, readable, frechet, spread, kl, scatter=2.
     kls = hardness / 20 + own / 10 - (hardness / 20 + own / 10).mean() + kl
     recons = -per_image - kls
     return {"nz": nz, "beta": beta, "test_elbo": elbo, "sharpness": sharpness,
-            "grid_confident": readable, "samples": {"frechet": frechet},
+            "grid_confident": readable, "samples": {"frechet": frechet, "frechet_se": frechet_se},
             "latent_spread": spread, "test_kl_nats": kl, "test_recon_nats": -elbo - kl,
             "per_image": {"test_elbo": per_image.tolist(), "test_kl_nats": kls.tolist(),
                           "test_recon_nats": recons.tolist()}}
@@ -114,6 +115,16 @@ def test_hw4_states_the_kl_trade_only_beyond_the_paired_noise():
     numbers["runs"]["weight_40"] = hw4_run(2, 40, -140.1, 0.5, 40, 70, 0.2, 6.05, scatter=30)
     p3 = " ".join(render_answers(load_spec("hw4"), numbers)["p3"]["markdown"].split())
     assert "do not both move beyond their paired noise" in p3 and "falls" not in p3
+
+
+def test_hw4_calls_z25_and_z50_different_only_beyond_their_fid_noise():
+    numbers = copy.deepcopy(hw4_numbers())
+    numbers["runs"]["latent_50"]["samples"] = {"frechet": 45.0, "frechet_se": 1.0}
+    p2 = " ".join(render_answers(load_spec("hw4"), numbers)["p2"]["markdown"].split())
+    assert "Z = 25 and Z = 50 differ" in p2 and "look alike" not in p2
+    numbers["runs"]["latent_50"]["samples"] = {"frechet": 45.0, "frechet_se": 8.0}  # 14 ± 8
+    p2 = " ".join(render_answers(load_spec("hw4"), numbers)["p2"]["markdown"].split())
+    assert "Z = 25 and Z = 50 look alike" in p2 and "Z = 50 differ" not in p2
 
 
 def test_hw4_counts_readable_samples_apart_only_beyond_binomial_noise():

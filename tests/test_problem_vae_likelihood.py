@@ -63,7 +63,8 @@ def likelihood_numbers(**changes) -> dict:
            "course_target": -102.0, "kl_closed_mean": 25.0, "kl_mc_mean": 25.01,
            "kl_difference": 0.01, "kl_difference_se": 0.02, "kl_difference_sd": 1.5,
            "n_iterations": 10000, "final_kl": 25.0, "final_train_elbo": -89.0, "epochs": 20,
-           "target_shortfall": -11.5, "last_epoch_change": 4.5, "kl_noise_share": 0.06,
+           "target_shortfall": -11.5, "last_epoch_change": 4.5, "last_epoch_change_se": 0.2,
+           "peak_drop": 0.0, "peak_drop_se": 0.0, "kl_noise_share": 0.06,
            "estimate_rise": 0.1, "estimate_rise_se": 0.06}
     vae.update(changes)
     return {"runs": {"vae": vae}, "data": {"name": "mnist", "train_images": 60000},
@@ -83,8 +84,18 @@ def test_the_drafts_follow_the_numbers():
 
     short = answers(final_val_elbo=-110.0, best_val_elbo=-105.0, best_epoch=2,
                     val_elbo=[-120.0, -105.0, -110.0], target_shortfall=8.0,
-                    last_epoch_change=-5.0)
+                    last_epoch_change=-5.0, peak_drop=5.0, peak_drop_se=0.3)
     assert short["q1"].startswith("No") and "overfits" in short["q1"]
+    # The same fall of 5 nats from a handful of validation images: not told from noise.
+    noisy_fall = answers(final_val_elbo=-110.0, best_val_elbo=-105.0, best_epoch=2,
+                         val_elbo=[-120.0, -105.0, -110.0], target_shortfall=8.0,
+                         last_epoch_change=-5.0, last_epoch_change_se=3.0, peak_drop=5.0,
+                         peak_drop_se=3.0)["q1"]
+    assert "overfits" not in noisy_fall and "within the noise" in noisy_fall
+    assert "still rising" in healthy["q1"] and "4.5 ± 0.2" in healthy["q1"]
+    # A rise of 0.3 nats with a paired SE of 0.2: levelled off, not still rising.
+    flat = answers(last_epoch_change=0.3)["q1"]
+    assert "levelled off" in flat and "still rising" not in flat
     assert "zero within noise" not in answers(kl_difference=0.5)["q2"]
     rising = answers(estimates=[-100.0, -98.0, -97.0, -96.5, -95.4], estimate_rise=1.1)
     assert "has not converged" in rising["q3"]

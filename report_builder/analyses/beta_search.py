@@ -73,8 +73,10 @@ def score(run: Run, evaluation) -> dict:
     process measures as little as it can (a third of a full measurement's time)."""
     samples = ev.prior_samples(run.model, evaluation.n_samples, evaluation.seed)
     recons = ev.reconstruct_all(run.model, evaluation.test_images)
+    judged = ev.judge_images(evaluation.judge, samples)
     return {
-        "frechet": ev.judge_images(evaluation.judge, samples)["frechet"],
+        "frechet": judged["frechet"],
+        "frechet_se": judged["frechet_se"],
         "test_mse": F.mse_loss(recons, evaluation.test_images).item(),
         "test_kl": ev.mean_kl(run.model, evaluation.test_images),
     }
@@ -109,7 +111,8 @@ def score_rung(runs: dict[str, Run], names: list[str], evaluation,
     for name in names:
         scored = evaluation.cached(runs[name], "search", score)
         rows.append({"run": name, "beta": scored["beta"], "epochs": scored["epochs"],
-                     "frechet": scored["frechet"], "test_mse": scored["test_mse"],
+                     "frechet": scored["frechet"], "frechet_se": scored["frechet_se"],
+                     "test_mse": scored["test_mse"],
                      "test_kl": scored["test_kl"]})
     limit = max_recon_ratio * min(row["test_mse"] for row in rows)
     for row in rows:
@@ -128,7 +131,9 @@ def keep_best(rung: dict, keep: int) -> list[float]:
 
 def summarize(spec: Spec, rungs: list[dict]) -> dict:
     settings = spec.beta_search
-    chosen = ranked(rungs[-1])[0]
+    chosen, *others = ranked(rungs[-1])
+    # The next-best eligible β: whether the pick stands out from it beyond the noise.
+    runner_up = others[0] if others and others[0]["eligible"] else None
     if settings.halving:
         method = (f"successive halving: all {len(settings.betas)} β trained "
                   f"{epochs(settings.halving.first_epochs)}, the best {settings.halving.keep} "
@@ -140,6 +145,8 @@ def summarize(spec: Spec, rungs: list[dict]) -> dict:
         "rows": rungs[-1]["rows"],
         "chosen": chosen["beta"],
         "chosen_frechet": chosen["frechet"],
+        "chosen_frechet_se": chosen["frechet_se"],
+        "runner_up": runner_up,
         "mse_limit": rungs[-1]["mse_limit"],
         "max_recon_ratio": settings.max_recon_ratio,
         "search_epochs": settings.search_epochs,

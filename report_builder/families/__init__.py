@@ -7,7 +7,7 @@ A family module declares, and nothing outside it knows:
     optimizers(models, params, lr) -> {name: Optimizer}      a GAN has two
     tensors(data, params)        -> [Tensor]                 what the loop batches
     step(models, optimizers, batch, params, fit) -> {part: loss}
-    epoch_end(models, params, data, epoch) -> {name: float}  optional, kept per epoch
+    epoch_end(models, params, data, epoch) -> {name: float or list}  optional, kept per epoch
     check_run(params, epochs)    optional: raise ValueError for a run that cannot work
     check_data(params, data)     optional: raise ReportBuilderError before anything trains
     EXTENDS_SHORTER_RUNS         optional, default True: False when a schedule depends on

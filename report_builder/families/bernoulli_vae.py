@@ -25,7 +25,7 @@ from .. import evaluate, run_figures
 from ..errors import ReportBuilderError
 from ..models.distributions import gaussian_kl, gaussian_kl_each, log_normal, log_standard_normal
 from ..models.mlp import MLPVAE
-from ..noise import mean_and_se
+from ..noise import mean_and_se, paired_values
 from ..train import Fit, as_float
 from . import base
 
@@ -113,12 +113,16 @@ def elbo_each(vae: MLPVAE, x: torch.Tensor, generator: torch.Generator,
     return torch.cat(recons), torch.cat(kls)
 
 
-def epoch_end(models, params: Params, data, epoch: int) -> dict[str, float]:
-    """The validation ELBO, with its own generator so that training's draws are untouched."""
+def epoch_end(models, params: Params, data, epoch: int) -> dict:
+    """The validation ELBO, with its own generator so that training's draws are untouched;
+    and each image's, to 0.001 nats, so that a change between epochs carries its paired
+    standard error (the same images and draws every epoch)."""
     vae = models["model"].eval()
     x = validation_images(data, params, next(vae.parameters()).device)
     recon, kl = elbo_each(vae, x, torch.Generator().manual_seed(SPLIT_SEED))
-    return {"val_elbo": -(recon + kl).mean().item()}
+    elbo = -(recon + kl)
+    return {"val_elbo": elbo.mean().item(),
+            "val_elbo_each": [round(value, 3) for value in elbo.tolist()]}
 
 
 def label(config) -> str:
@@ -150,7 +154,8 @@ def measure(run, evaluation) -> dict:
     gap, gap_se = mean_and_se(estimates[K] - elbo)
     kl_differences = np.asarray(run.history["kl_mc"]) - np.asarray(run.history["kl"])
     kl_difference, kl_difference_se = mean_and_se(kl_differences)
-    val_elbo = run.epoch_history["val_elbo"]
+    val_elbo, each = run.epoch_history["val_elbo"], run.epoch_history["val_elbo_each"]
+    best = int(np.argmax(val_elbo))
     final_kl = run.epoch_means("kl")[-1]
     return {
         "k": K,
@@ -172,7 +177,7 @@ def measure(run, evaluation) -> dict:
         "val_elbo": val_elbo,
         "final_val_elbo": val_elbo[-1],
         "best_val_elbo": max(val_elbo),
-        "best_epoch": int(np.argmax(val_elbo)) + 1,
+        "best_epoch": best + 1,
         "n_validation": len(split(len(evaluation.data.train_images),
                                   run.config.params.validation_share)[1]),
         "course_target": COURSE_TARGET,
@@ -187,6 +192,10 @@ def measure(run, evaluation) -> dict:
         # Differences the answers quote, measured here so that every quoted number is one.
         "target_shortfall": COURSE_TARGET - val_elbo[-1],
         "last_epoch_change": val_elbo[-1] - val_elbo[-2] if len(val_elbo) > 1 else 0.0,
+        # Paired over the validation images (the same images and draws every epoch).
+        "last_epoch_change_se": paired_values(each[-1], each[-2]).se if len(each) > 1 else 0.0,
+        "peak_drop": val_elbo[best] - val_elbo[-1],
+        "peak_drop_se": paired_values(each[best], each[-1]).se,
         "kl_noise_share": float(kl_differences.std(ddof=1)) / final_kl,
         "estimate_rise": float(estimates[KS[-1]].mean() - estimates[KS[-2]].mean()),
         "estimate_rise_se": mean_and_se(estimates[KS[-1]] - estimates[KS[-2]])[1],  # paired
