@@ -25,6 +25,7 @@ from torch.nn import functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from report_builder.data import load_mnist_5k  # noqa: E402
 from report_builder.families import simsiam  # noqa: E402
+from report_builder.noise import paired_values  # noqa: E402
 from report_builder.train import TrainConfig, as_float, cpu_has_bf16, train  # noqa: E402
 
 BASE = {"epochs": 30, "batch_size": 64, "lr": 0.1}  # experiments/simsiam.yaml
@@ -46,6 +47,14 @@ SETTINGS |= {  # the second round: each a change from "blur", the first round's 
     "blur+lr_0.05": ({"augmentations": BLUR}, {"lr": 0.05}),
     "blur+crop_0.7": ({"augmentations": BLUR, "crop_scale": (0.7, 1.0)}, {}),
     "blur+wd_1e-4": ({"augmentations": BLUR, "weight_decay": 1e-4}, {}),
+}
+SETTINGS |= {  # the third round: each a change from the spec now (blur, 50 epochs)
+    "spec": ({"augmentations": BLUR}, {"epochs": 50}),
+    "spec+crop_0.7": ({"augmentations": BLUR, "crop_scale": (0.7, 1.0)}, {"epochs": 50}),
+    "spec+wd_1e-4": ({"augmentations": BLUR, "weight_decay": 1e-4}, {"epochs": 50}),
+    "spec+lr_0.05": ({"augmentations": BLUR}, {"epochs": 50, "lr": 0.05}),
+    "spec+batch_128": ({"augmentations": BLUR}, {"epochs": 50, "batch_size": 128}),
+    "spec+epochs_100": ({"augmentations": BLUR}, {"epochs": 100}),
 }
 
 
@@ -80,8 +89,8 @@ def evaluate(net, initial, data, params) -> dict[str, float]:
     trained = knn(simsiam.features(net, train), simsiam.features(net, test))
     pixels = knn(F.normalize(train.flatten(1), dim=1), F.normalize(test.flatten(1), dim=1))
     at_init = knn(simsiam.features(initial, train), simsiam.features(initial, test))
-    over_pixels = simsiam.paired_difference(trained, pixels)
-    over_init = simsiam.paired_difference(trained, at_init)
+    over_pixels = paired_values(trained.double().tolist(), pixels.double().tolist())
+    over_init = paired_values(trained.double().tolist(), at_init.double().tolist())
     probe = linear_probe(simsiam.features(net, train), labels[0], simsiam.features(net, test),
                          labels[1])
     pixel_probe = linear_probe(train.flatten(1), labels[0], test.flatten(1), labels[1])
@@ -122,7 +131,7 @@ def main() -> None:
         train(simsiam, params, models, simsiam.tensors(data, params), config, data=data)
         seconds = time.perf_counter() - start
         m = evaluate(models["model"], initial, data, params)
-        pct = lambda pair: f"{100 * pair[0]:+.1f} ± {100 * pair[1]:.1f}"  # noqa: E731
+        pct = lambda gap: f"{100 * gap.difference:+.1f} ± {100 * gap.se:.1f}"  # noqa: E731
         print(f"| {name} | {settings['epochs']} | {seconds:.0f} | {100 * m['knn']:.1f}% "
               f"| {pct(m['over_pixels'])} | {pct(m['over_init'])} | {100 * m['probe']:.1f}% "
               f"({100 * m['pixel_probe']:.1f}%, {100 * m['init_probe']:.1f}%) "

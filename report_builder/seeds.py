@@ -1,9 +1,15 @@
-"""How much each number a report quotes varies with the seed (`--seeds 0-4`).
+"""How much each number a report quotes varies with the seed (`--seeds 0-4`), and whether
+each answer's conclusions hold in every seed.
 
 A quoted number is known by where it stands: its answer, and the words before it (other
 numbers among them masked). So "the tuned β was 0.0001" is matched across seeds even where
 another seed tuned another β, and a seed whose draft took another branch (said something
 else there) is left out of that row rather than mixed into it.
+
+A conclusion is a sentence of an answer with its numbers masked: a draft says "blurrier"
+or "about as sharp" from its own seed's numbers, so a sentence that only some seeds'
+drafts say is a conclusion that depends on the seed: the spread over seeds is part of its
+noise (`conclusions`).
 """
 
 import re
@@ -76,6 +82,7 @@ def seed_spread(measured: list, per_seed: list[dict[str, dict]]) -> dict:
         row["shown"] = {name: show(row[name], row["printed"], name == "std")
                         for name in ("mean", "std", "min", "max")}
     return {"seeds": [m.seed for m in measured], "rows": rows,
+            "conclusions": conclusions(per_seed),
             "runs": {str(m.seed): {name: run.key for name, run in m.runs.items()}
                      for m in measured}}
 
@@ -105,3 +112,27 @@ def show(value: float | None, printed: str, spread: bool = False) -> str:
     if printed.endswith("%"):
         return f"{100 * value:.1f}%" if spread else f"{100 * value:.0f}%"
     return significant(value, 2 if spread else max(3, significant_digits(printed)))
+
+
+def conclusions(per_seed: list[dict[str, dict]]) -> list[dict]:
+    """The first seed's sentences that not every seed's draft says (numbers masked): per
+    sentence its answer, the sentence, and how many seeds say it."""
+    rows = []
+    for question, answer in per_seed[0].items():
+        said = [set(map(_masked, _sentences(answers[question]["markdown"])))
+                for answers in per_seed]
+        for sentence in _sentences(answer["markdown"]):
+            agree = sum(_masked(sentence) in sentences for sentences in said)
+            if agree < len(per_seed):
+                rows.append({"question": question, "sentence": sentence, "agree": agree,
+                             "of": len(per_seed)})
+    return rows
+
+
+def _sentences(markdown: str) -> list[str]:
+    text = " ".join(re.sub(r"[*_`#>|]", " ", markdown).split())
+    return [s for s in re.split(r"(?<=[.!?:])\s+(?=[A-Z(])", text) if s]
+
+
+def _masked(sentence: str) -> str:
+    return NUMBER.sub("#", sentence)

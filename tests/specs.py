@@ -28,3 +28,10 @@ def drafts(problem: str, numbers: dict) -> dict[str, str]:
     """The problem's answer drafts rendered with these numbers: {question: markdown}."""
     return {question: answer["markdown"]
             for question, answer in render_answers(load_spec(problem), numbers).items()}
+
+
+def assert_in_order(text: str, headings: list[str]) -> None:
+    """Each heading is in the PDF's text, in this order."""
+    positions = [text.find(heading) for heading in headings]
+    assert -1 not in positions, dict(zip(headings, positions, strict=True))
+    assert positions == sorted(positions), dict(zip(headings, positions, strict=True))

@@ -4,6 +4,7 @@ import json
 
 import pytest
 from pypdf import PdfReader
+from specs import assert_in_order
 from typer.testing import CliRunner
 
 from report_builder.cli import app
@@ -26,9 +27,7 @@ def test_pdf_holds_the_five_items_in_the_course_order(built):
     headings = ["1. Auto-encoder", "Q1.", "2. Variational auto-encoder", "β = 0", "β = 10",
                 "Tuned VAE", "3. VAE questions", "Q2.", "Q3.", "Q4.",
                 "4. Embedding-space interpolation", "5. Interpolation question", "Q5."]
-    positions = [text.find(heading) for heading in headings]
-    assert -1 not in positions, dict(zip(headings, positions, strict=True))
-    assert positions == sorted(positions)
+    assert_in_order(text, headings)
     assert "quick profile – not for submission" in reader.pages[-1].extract_text()
     assert "mnist-5k" in text and "1000 training, 500 test" in text
     assert "(1 epoch)" in text and "1 epochs" not in text  # the quick profile trains one
@@ -159,6 +158,13 @@ def test_several_seeds_build_the_first_seeds_report_with_the_spread_in_an_append
     assert any(row["n"] == 2 and row["std"] > 0 for row in spread["rows"])
     text = read_pdf(tmp_path / "seeds" / "problem_1_solution.pdf").text
     assert "Appendix: spread across seeds" in text and "seeds 0, 1" in text
+    # Conclusions that depend on the seed are listed, and their answers say so.
+    assert "Conclusions across seeds" in text
+    flat = " ".join(text.split())
+    if spread["conclusions"]:
+        assert "depend on the seed" in flat and "of 2" in flat
+    else:
+        assert "Every seed's drafts draw the same conclusions" in flat
     verdict = verify_build(tmp_path / "seeds" / "problem_1_solution.pdf")
     assert verdict.verdict == "consistent", [e for e in verdict.evidence
                                              if e.status != "confirmed"]

@@ -86,3 +86,17 @@ def test_numbers_are_shown_as_the_report_quoted_them():
     assert show(0.004, "0.0036", spread=True) == "0.004"
     assert show(0.123, "12%") == "12%"
     assert show(None, "3.2") == "–"
+
+
+def test_a_conclusion_only_some_seeds_draw_is_named_with_its_count(drafts):
+    """The spread over seeds is noise too: a sentence that one seed's numbers put one way
+    and another's the other way is listed with how many seeds say it."""
+    better = answers(drafts, mse=0.01, fd=40.0, ae_fd=60.0, share=0.7)
+    worse = answers(drafts, mse=0.02, fd=70.0, ae_fd=65.0, share=0.5)  # the else branch
+    spread = seed_spread([measured(s) for s in (0, 1, 2)], [better, worse, better])
+    [row] = [r for r in spread["conclusions"] if r["sentence"].startswith("Its samples")]
+    assert (row["agree"], row["of"], row["question"]) == (2, 3, "q1")
+    # Sentences that differ only in their numbers hold in every seed.
+    assert all("tuned VAE reaches" not in r["sentence"] for r in spread["conclusions"])
+    same = seed_spread([measured(s) for s in (0, 1)], [better, better])
+    assert same["conclusions"] == []
