@@ -17,7 +17,7 @@ import markdown
 
 from .errors import ReportBuilderError
 from .evaluate import CONFIDENT, PRIOR_KL  # drafts may quote the thresholds
-from .noise import independent, paired, paired_values, standard_error
+from .noise import Difference, binomial_se, independent, paired, paired_values, standard_error
 from .numbers import NUMBER, epochs, significant
 from .spec import ROOT, Spec
 
@@ -80,8 +80,11 @@ def _environment(folder: Path, quoted: list[tuple[str, float]],
                          "difference": difference.difference, "se": difference.se})
         return difference
 
+    # `difference`: a measured difference and its standard error, already in the numbers
+    # (nothing to record); `binomial_se`: of a share of n yes/no outcomes.
     env.globals.update(paired=compare, independent=apart, paired_values=paired_values,
-                       standard_error=standard_error)
+                       standard_error=standard_error, difference=Difference,
+                       binomial_se=binomial_se)
     return env
 
 

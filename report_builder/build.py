@@ -13,7 +13,6 @@ seed's, with the spread of its quoted numbers over the seeds (seeds.py).
 """
 
 import logging
-import math
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -29,6 +28,7 @@ from .estimate import RunEstimate, estimate, summary
 from .figures import Figure, save_figures
 from .jobs import Reporter, Request, TrainingPool, default_jobs
 from .measure import Evaluation
+from .noise import binomial_se
 from .plan import PlannedRun, planned_runs, record_build, record_started, run_plan
 from .render import render_report
 from .runs import Run, RunConfig, RunStore
@@ -218,8 +218,8 @@ def check_data(plan: dict[str, RunConfig], data: Dataset) -> None:
 def judge_numbers(spec: Spec, judge: ev.Judge, data: Dataset, device: str) -> dict:
     """How good the judge is, and how real images score by it (the floor for samples)."""
     real = as_float(data.train_images[:len(data.test_labels)], device)
-    accuracy, n = judge.test_accuracy, len(data.test_labels)
-    return {"test_accuracy": accuracy, "test_accuracy_se": math.sqrt(accuracy * (1 - accuracy) / n),
+    return {"test_accuracy": judge.test_accuracy,
+            "test_accuracy_se": binomial_se(judge.test_accuracy, len(data.test_labels)),
             "epochs": spec.classifier.epochs,
             "real_images": ev.judge_images(judge, real)}
 

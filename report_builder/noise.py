@@ -68,6 +68,11 @@ def standard_error(run: dict, key: str) -> float:
     return mean_and_se(run["per_image"][key])[1]
 
 
+def binomial_se(share: float, n: int) -> float:
+    """Of a share of n independent yes/no outcomes (an accuracy over n test images)."""
+    return math.sqrt(share * (1 - share) / n)
+
+
 def independent(a: float, a_se: float, b: float, b_se: float) -> Difference:
     """a − b for numbers measured apart (two runs' FIDs on their own samples): the standard
     error of the difference is sqrt(a_se² + b_se²)."""

@@ -96,19 +96,24 @@ def test_an_empty_folder_is_an_error(tmp_path):
     assert result.exit_code == 1 and "holds no submissions" in result.output
 
 
+def _class_where_alice_copies(students, folder, copied: set[str]) -> dict:
+    """alice, bob and carol hand in their notebooks and PDFs of JPEG screenshots; alice's
+    PDF shows bob's figures in the roles `copied`. The batch's rows by student."""
+    for name in ("alice", "bob", "carol"):
+        made = students[name]
+        (folder / name).mkdir()
+        write_notebook(folder / name / "notebook.ipynb", made)
+        figures = [students["bob" if name == "alice" and role in copied else name].figure(role)
+                   for role, _ in made.figures if role != "preview"]
+        write_pdf(folder / name / "report.pdf", report_text(made),
+                  [jpeg(scaled(image, 0.8)) for image in figures])
+    return {row.student: row for row in verify_batch(folder, None, "", lambda *_: None)}
+
+
 def test_a_partial_copier_is_flagged_naming_the_copied_figures(students, tmp_path):
     """alice took bob's two sample grids; carol worked alone. Only alice is flagged, and
     the flag names each copied figure and the notebook figure it is."""
-    copied = {"ae samples", "beta=0.06 samples"}
-    for name in ("alice", "bob", "carol"):
-        made = students[name]
-        (tmp_path / name).mkdir()
-        write_notebook(tmp_path / name / "notebook.ipynb", made)
-        figures = [students["bob" if name == "alice" and role in copied else name].figure(role)
-                   for role, _ in made.figures if role != "preview"]
-        write_pdf(tmp_path / name / "report.pdf", report_text(made),
-                  [jpeg(scaled(image, 0.8)) for image in figures])
-    rows = {row.student: row for row in verify_batch(tmp_path, None, "", lambda *_: None)}
+    rows = _class_where_alice_copies(students, tmp_path, {"ae samples", "beta=0.06 samples"})
     assert not rows["bob"].flags and not rows["carol"].flags
     [flag] = rows["alice"].flags
     assert flag.startswith("shares 2 specific figure(s) with bob's notebook")
@@ -118,16 +123,7 @@ def test_a_partial_copier_is_flagged_naming_the_copied_figures(students, tmp_pat
 def test_a_copied_interpolation_alone_is_flagged_and_named(students, tmp_path):
     """Its frames change smoothly, so the shuffle null cannot single it out; the endpoints
     bob picked, shown in alice's PDF, do."""
-    for name in ("alice", "bob", "carol"):
-        made = students[name]
-        (tmp_path / name).mkdir()
-        write_notebook(tmp_path / name / "notebook.ipynb", made)
-        figures = [students["bob" if name == "alice" and role == "interpolation 2"
-                            else name].figure(role)
-                   for role, _ in made.figures if role != "preview"]
-        write_pdf(tmp_path / name / "report.pdf", report_text(made),
-                  [jpeg(scaled(image, 0.8)) for image in figures])
-    rows = {row.student: row for row in verify_batch(tmp_path, None, "", lambda *_: None)}
+    rows = _class_where_alice_copies(students, tmp_path, {"interpolation 2"})
     assert not rows["bob"].flags and not rows["carol"].flags
     [flag] = rows["alice"].flags
     assert flag.startswith("shares 1 specific figure(s) with bob's notebook"), flag

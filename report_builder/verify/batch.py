@@ -203,9 +203,14 @@ def with_class_fixed(notebooks: dict[str, Handed]) -> dict[str, Handed]:
     shown = Counter(image for handed in notebooks.values()
                     for image in handed.figures.picked | handed.figures.fixed_images)
     fixed = frozenset(image for image, count in shown.items() if count >= COMMON_NOTEBOOKS)
-    fixed |= frozenset().union(*(h.figures.fixed_images for h in notebooks.values()))
+    fixed |= _fixed_images(notebooks)
     return {name: replace(handed, figures=replace(handed.figures, fixed_images=fixed))
             for name, handed in notebooks.items()}
+
+
+def _fixed_images(notebooks: dict[str, Handed]) -> frozenset[int]:
+    """The data-set images any of the notebooks shows as fixed content."""
+    return frozenset().union(*(handed.figures.fixed_images for handed in notebooks.values()))
 
 
 @dataclass(frozen=True)
@@ -230,9 +235,9 @@ class Gallery:
         for row, (name, _, picture) in enumerate(entries):
             if not picture.weak or picture.images:  # (a weak one by its picks alone)
                 distinctive.setdefault(name, []).append(row)
-        fixed = frozenset().union(*(h.figures.fixed_images for h in notebooks.values()))
         return cls(np.array([name for name, _, _ in entries]), [i for _, i, _ in entries],
-                   pictures, _stack(pictures), *_shapes(pictures), distinctive, fixed)
+                   pictures, _stack(pictures), *_shapes(pictures), distinctive,
+                   _fixed_images(notebooks))
 
     def screen(self, pictures: list[match.Picture]) -> np.ndarray:
         """Whole-picture NCC of the thumbnails, each picture against the gallery; -1 where
@@ -398,32 +403,33 @@ def _shared_figures(student: str, common: dict[str, frozenset[int]]) \
     for other, theirs in gallery.distinctive.items():
         if other == student:
             continue
-        # The screen picks candidates; the full working size decides. A figure common in
-        # the class counts only by the data-set images its student picked.
-        shared = {}
-        for i, picture in enumerate(mine):
-            for j in theirs:
-                theirs_j = gallery.pictures[j]
-                by_picks_only = gallery.indices[j] in common.get(other, ()) or \
-                    picture.weak or theirs_j.weak
-                if screened[i, j] and _specific_match(picture, theirs_j, gallery.fixed_images,
-                                                      by_picks_only):
-                    found_here = _against_class(i, j, screen[i], screened[i], student, other)
-                    if found_here.best_other is None or \
-                            found_here.score - found_here.best_other >= match.MARGIN:
-                        shared[i] = found_here
+        # The screen picks candidates; the full working size decides.
+        shared = {i: found_here for i, picture in enumerate(mine) for j in theirs
+                  if screened[i, j] and (found_here := _shared_figure(
+                      picture, j, common.get(other, frozenset()), screen[i], screened[i],
+                      (student, other))) is not None}
         if shared:
             found[other] = shared
     return found
 
 
-def _against_class(i: int, j: int, screen: np.ndarray, screened: np.ndarray, student: str,
-                   other: str) -> Shared:
-    gallery, picture = _SHARED["gallery"], _SHARED["pdfs"][student][i]
-    rest = (screen > -1) & (gallery.owners != student) & (gallery.owners != other)
-    near = np.flatnonzero(rest & screened)
-    return Shared(j, match.same(picture, gallery.pictures[j]), int(rest.sum()),
-                  max((match.same(picture, gallery.pictures[k]) for k in near), default=None))
+def _shared_figure(picture: match.Picture, j: int, common: frozenset[int], screen: np.ndarray,
+                   screened: np.ndarray, students: tuple[str, str]) -> Shared | None:
+    """`picture` as gallery row j, if it is that figure specifically and beats every figure
+    of its kind in the rest of the class (neither of `students`) by MARGIN. A figure common
+    in the class, or weak, counts only by the data-set images its student picked."""
+    gallery = _SHARED["gallery"]
+    theirs = gallery.pictures[j]
+    score = _specific_match(picture, theirs, gallery.fixed_images,
+                            gallery.indices[j] in common or picture.weak or theirs.weak)
+    if score is None:
+        return None
+    rest = (screen > -1) & ~np.isin(gallery.owners, students)
+    best_other = max((match.same(picture, gallery.pictures[k])
+                      for k in np.flatnonzero(rest & screened)), default=None)
+    if best_other is not None and score - best_other < match.MARGIN:
+        return None
+    return Shared(j, score, int(rest.sum()), best_other)
 
 
 def _cross_check(row: Row, mine: list[match.Picture], gallery: Gallery,
@@ -446,14 +452,15 @@ def _cross_check(row: Row, mine: list[match.Picture], gallery: Gallery,
 
 
 def _specific_match(picture: match.Picture, theirs: match.Picture,
-                    fixed_images: frozenset[int], by_picks_only: bool = False) -> bool:
-    """The same figure, and specific: the same data-set images picked by the student, or
-    (for a figure neither common in the class nor weak) a match beyond its null."""
+                    fixed_images: frozenset[int], by_picks_only: bool = False) -> float | None:
+    """The NCC of the same figure, if specific: the same data-set images picked by the
+    student, or (for a figure neither common in the class nor weak) beyond its null."""
     picked = len(picks(picture, theirs, fixed_images)) >= PICKS
     if by_picks_only and not picked:  # (before the NCC: a class's common figures are many)
-        return False
+        return None
     score = match.same(picture, theirs)
-    return score >= match.SAME and (picked or match.specific(picture, theirs, score)[0])
+    specific = score >= match.SAME and (picked or match.specific(picture, theirs, score)[0])
+    return score if specific else None
 
 
 def write_summary(root: Path, rows: list[Row], null: dict | None = None) -> None:

@@ -303,21 +303,21 @@ def _found(item: Shown, notebook: Pictures, common: frozenset[int]) -> Evidence:
                         f"is {label} (NCC {item.score:.2f}); both show the data-set images "
                         f"{_images(shared)}, the student's picks: an independent student's "
                         f"figure shows them by chance {chance(shared, len(notebook.picked))}")
-    is_specific, null = match.specific(item.picture, matched, item.score)
+    found = f"is {label} (NCC {item.score:.2f}"
     if item.picture.weak or matched.weak:
-        why = "; it repeats one tile, so it looks alike in every notebook"
+        why = "it repeats one tile, so it looks alike in every notebook"
     elif item.picture.tiles < 2 <= matched.tiles:
-        why = "; a single tile of that grid, too little to tell whose it is"
+        why = "a single tile of that grid, too little to tell whose it is"
     elif n in common:
-        why = "; other students' notebooks show it too"
-    elif not is_specific:
-        why = ("; the match rests on what any student's figure of this layout shares: "
+        why = "other students' notebooks show it too"
+    else:  # only now is the null worth its 19 draws
+        is_specific, null = match.specific(item.picture, matched, item.score)
+        if is_specific:
+            beyond = f"; {null.describe(item.score)}" if null is not None else ""
+            return Evidence("figure", item.label, "confirmed", f"{found}{beyond})")
+        why = ("the match rests on what any student's figure of this layout shares: "
                + null.describe(item.score))
-    else:
-        why = ""
-    beyond = f"; {null.describe(item.score)}" if null is not None and not why else ""
-    return Evidence("figure", item.label, "weak" if why else "confirmed",
-                    f"is {label} (NCC {item.score:.2f}{beyond}){why}")
+    return Evidence("figure", item.label, "weak", f"{found}); {why}")
 
 
 def _images(images: frozenset[int]) -> str:
