@@ -109,7 +109,7 @@ def plain_loop(loss: str, root: Path):
 def our_loop(loss: str, images: torch.Tensor, timings: list[float]):
     """Yields after each generator iteration: the family's step on in-memory batches."""
     params, models = fresh(loss)
-    for model in models.values():  # as the loop trains them (gan.CHANNELS_LAST)
+    for model in models.values():  # as the loop trains them (the gan family's channels_last)
         model.train().to(memory_format=torch.channels_last)
     images = images.contiguous(memory_format=torch.channels_last)
     optimizers = gan.optimizers(models, params, LR)

@@ -128,7 +128,8 @@ def main() -> None:
         config = TrainConfig(settings["epochs"], settings["lr"], settings["batch_size"],
                              args.seed, precision=precision)
         start = time.perf_counter()
-        train(simsiam, params, models, simsiam.tensors(data, params), config, data=data)
+        train(simsiam.FAMILY, params, models, simsiam.FAMILY.tensors(data, params), config,
+              data=data)
         seconds = time.perf_counter() - start
         m = evaluate(models["model"], initial, data, params)
         pct = lambda gap: f"{100 * gap.difference:+.1f} ± {100 * gap.se:.1f}"  # noqa: E731

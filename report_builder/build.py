@@ -210,9 +210,9 @@ def jobs_for(jobs: int | None, spec: Spec, cluster, device: str) -> int:
 def check_data(plan: dict[str, RunConfig], data: Dataset) -> None:
     """Whatever a family cannot do with this data fails here, before anything trains."""
     for config in plan.values():
-        family = families.get(config.family)
-        if hasattr(family, "check_data"):
-            family.check_data(config.params, data)
+        check = families.get(config.family).check_data
+        if check is not None:
+            check(config.params, data)
 
 
 def judge_numbers(spec: Spec, judge: ev.Judge, data: Dataset, device: str) -> dict:
@@ -318,7 +318,15 @@ def draw_figures(spec: Spec, runs: dict[str, Run], numbers: dict, evaluation: Ev
     for figure in spec.figures:
         if not figure.runs:
             figures += analyses[figure.kind]()
+            continue
+        family = runs[figure.runs[0]].family
+        if figure.kind in family.joint_figures:  # one figure of the runs listed
+            chosen = {name: runs[name] for name in figure.runs}
+            figures.append(family.joint_figures[figure.kind](
+                figure.runs, chosen, {name: measured[name] for name in figure.runs},
+                evaluation))
+            continue
         for name in figure.runs:
-            draw = runs[name].family.FIGURES[figure.kind]
+            draw = runs[name].family.figures[figure.kind]
             figures.append(draw(name, runs[name], measured[name], evaluation))
     return figures

@@ -273,19 +273,6 @@ def _inspect(options, with_estimates: bool):
     return inspect_plan(options, with_estimates)
 
 
-# What the summary table shows of a run, where the run measured it: (column, path, format).
-SUMMARY_COLUMNS = (
-    ("test MSE", ("test_mse",), ".4f"),
-    ("test KL", ("test_kl",), ".3g"),
-    ("sample FD", ("samples", "frechet"), ".1f"),
-    ("test recon", ("test_recon_nats",), ".1f"),
-    ("test ELBO", ("test_elbo",), ".1f"),
-    ("log p(x)", ("test_log_likelihood",), ".1f"),
-    ("final FID", ("final_fid",), ".2f"),
-    ("best FID", ("best_fid",), ".2f"),
-)
-
-
 def _measured(metrics: dict | None, path: tuple[str, ...]):
     for key in path:
         if not isinstance(metrics, dict) or key not in metrics:
@@ -294,18 +281,25 @@ def _measured(metrics: dict | None, path: tuple[str, ...]):
     return metrics
 
 
+def summary_columns(runs: dict, measured: dict) -> list:
+    """The columns the runs' families show (`Family.summary`), each once, in order of
+    first appearance; only those some run measured."""
+    columns = {column.title: column for run in runs.values() for column in run.family.summary}
+    return [column for column in columns.values()
+            if any(_measured(metrics, column.path) is not None for metrics in measured.values())]
+
+
 def _print_summary(result) -> None:
     measured = result.numbers["runs"]
-    columns = [column for column in SUMMARY_COLUMNS
-               if any(_measured(metrics, column[1]) is not None for metrics in measured.values())]
+    columns = summary_columns(result.runs, measured)
     table = Table(title="runs", title_justify="left")
-    titles = ("run", "status", "train s", *(column[0] for column in columns))
+    titles = ("run", "status", "train s", *(column.title for column in columns))
     for title in titles + (("Ray node",) if result.nodes else ()):
         table.add_column(title, justify="right" if title in titles[2:] else "left")
     for name, run in result.runs.items():
-        values = [_measured(measured.get(name), path) for _, path, _ in columns]
-        cells = ["" if value is None else f"{value:{style}}"
-                 for value, (_, _, style) in zip(values, columns, strict=True)]
+        values = [_measured(measured.get(name), column.path) for column in columns]
+        cells = ["" if value is None else f"{value:{column.style}}"
+                 for value, column in zip(values, columns, strict=True)]
         status = f"= {run.same_as}" if run.same_as else ("cached" if run.reused else "trained")
         if result.nodes:  # where its slices trained, by the start of Ray's node id
             cells.append(" ".join(dict.fromkeys(node[:8] for node in result.nodes.get(name, []))))

@@ -1,6 +1,8 @@
-"""One `plot_*` per figure kind. Each returns a Figure: the arrays it shows and how to draw
-them. `save_figures` draws a figure only when its arrays, labels or this module's code
-changed since the PNG on disk was drawn, so a rebuild redraws exactly what changed.
+"""One `plot_*` per figure kind. Each returns a Figure: the arrays it shows, the text drawn
+into it and its kind; `DRAWINGS` says how each kind is drawn from those, so a build and the
+notebook's `redraw` draw alike. A family or an analysis registers its own kinds
+(`@drawing`). `save_figures` draws a figure only when its arrays, labels or its drawing's
+code changed since the PNG on disk was drawn, so a rebuild redraws exactly what changed.
 
 Nothing here trains or reads models; `save_figures` is the only function that writes.
 """
@@ -11,7 +13,7 @@ import io
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
+from functools import cache
 from pathlib import Path
 
 import matplotlib
@@ -35,17 +37,52 @@ plt.rcParams.update({
 })
 
 
+# How a kind of figure is drawn: (labels, arrays) -> PNG bytes. A build and `redraw` (the
+# notebook, from a figure's saved arrays) take this one path.
+Drawing = Callable[[tuple, dict[str, np.ndarray]], bytes]
+DRAWINGS: dict[str, Drawing] = {}
+
+
+def drawing(kind: str) -> Callable[[Drawing], Drawing]:
+    """Register how figures of `kind` are drawn (a decorator, like timm's register_model):
+    a family or an analysis brings its own kinds of figure."""
+    def register(draw: Drawing) -> Drawing:
+        if DRAWINGS.setdefault(kind, draw) is not draw:
+            raise ValueError(f"two drawings of figure kind {kind!r}")
+        return draw
+    return register
+
+
+def drawing_of(kind: str) -> Drawing:
+    if kind not in DRAWINGS:  # a family's own kind: its module registers it when imported
+        from . import families
+        for name in families.FAMILIES:
+            families.module(name)
+    if kind not in DRAWINGS:
+        raise ValueError(f"unknown figure kind {kind!r}")
+    return DRAWINGS[kind]
+
+
+@cache
+def module_version(module_name: str) -> str:
+    return hashlib.sha256(inspect.getsource(sys.modules[module_name]).encode()).hexdigest()[:12]
+
+
 @dataclass(frozen=True)
 class Figure:
     name: str
     caption: str
     arrays: dict[str, np.ndarray]
-    draw: Callable[[], bytes]  # renders the PNG
     labels: tuple = ()  # text drawn into the picture: part of what decides a redraw
-    kind: str = ""  # the plot_* function, so `redraw` can draw it again from its arrays
+    kind: str = ""  # how it is drawn (DRAWINGS), so `redraw` can draw it again
+
+    def draw(self) -> bytes:
+        """The PNG."""
+        return drawing_of(self.kind)(self.labels, self.arrays)
 
     def content_key(self) -> str:
-        digest = hashlib.sha256(repr((self.name, self.labels, _CODE_VERSION)).encode())
+        version = module_version(drawing_of(self.kind).__module__)
+        digest = hashlib.sha256(repr((self.name, self.labels, version)).encode())
         for key in sorted(self.arrays):
             array = np.ascontiguousarray(self.arrays[key])
             digest.update(f"{key}{array.dtype}{array.shape}".encode())
@@ -53,7 +90,7 @@ class Figure:
         return digest.hexdigest()
 
 
-def _png(fig) -> bytes:
+def to_png(fig) -> bytes:
     buffer = io.BytesIO()
     # No "Software" text chunk: the bytes then depend only on the pixels.
     fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
@@ -75,7 +112,7 @@ def montage(images: np.ndarray, columns: int) -> np.ndarray:
     return sheet
 
 
-def _show_grid(ax, images: np.ndarray, columns: int) -> None:
+def show_grid(ax, images: np.ndarray, columns: int) -> None:
     # One imshow per grid, not one axes per digit: 20x faster to draw, same picture.
     ax.imshow(montage(images, columns), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     ax.set_xticks([])
@@ -84,41 +121,40 @@ def _show_grid(ax, images: np.ndarray, columns: int) -> None:
         spine.set_visible(False)
 
 
-def _label_rows(ax, labels: list[str]) -> None:
+def label_rows(ax, labels: list[str]) -> None:
     ax.set_yticks([r * TILE + 14 for r in range(len(labels))], labels)
     ax.tick_params(axis="y", length=0)
 
 
 def plot_reconstructions(name, caption, title, originals: np.ndarray, recons: np.ndarray) -> Figure:
     arrays = {"originals": originals, "reconstructions": recons}
-    return Figure(name, caption, arrays, partial(_draw_reconstructions, title, originals, recons),
-                  (title,), "reconstructions")
+    return Figure(name, caption, arrays, (title,), "reconstructions")
 
 
 def _draw_reconstructions(title, originals, recons) -> bytes:
     fig, ax = plt.subplots(figsize=(0.75 * len(originals) + 1.0, 2.0))
-    _show_grid(ax, np.concatenate([originals, recons]), columns=len(originals))
-    _label_rows(ax, ["test image", "reconstruction"])
+    show_grid(ax, np.concatenate([originals, recons]), columns=len(originals))
+    label_rows(ax, ["test image", "reconstruction"])
     ax.set_title(title)
     fig.tight_layout()
-    return _png(fig)
+    return to_png(fig)
 
 
 def plot_samples(name, caption, title, samples: np.ndarray, columns: int = 4) -> Figure:
     return Figure(name, caption, {"samples": samples},
-                  partial(_draw_samples, title, samples, columns), (title, columns), "samples")
+                  (title, columns), "samples")
 
 
 def _draw_samples(title, samples, columns) -> bytes:
     rows = int(np.ceil(len(samples) / columns))
     fig, ax = plt.subplots(figsize=(0.7 * columns + 0.3, 0.7 * rows + 0.5))
-    _show_grid(ax, samples, columns)
+    show_grid(ax, samples, columns)
     ax.set_title(title)
     fig.tight_layout(pad=0.3)
-    return _png(fig)
+    return to_png(fig)
 
 
-def _smooth(values: np.ndarray, window: int) -> np.ndarray:
+def smooth(values: np.ndarray, window: int) -> np.ndarray:
     if len(values) < window:
         return values
     return np.convolve(values, np.ones(window) / window, mode="valid")
@@ -128,7 +164,6 @@ def plot_loss_curves(name, caption, title, history: dict[str, list[float]],
                      iterations_per_epoch: int) -> Figure:
     arrays = {key: np.asarray(values) for key, values in history.items() if key in LOSS_LABELS}
     return Figure(name, caption, arrays,
-                  partial(_draw_loss_curves, title, arrays, iterations_per_epoch),
                   (title, iterations_per_epoch), "loss_curves")
 
 
@@ -143,8 +178,7 @@ def _draw_loss_curves(title, history, iterations_per_epoch) -> bytes:
         values = np.asarray(history[key])
         steps = np.arange(1, len(values) + 1)
         ax.plot(steps, values, color="tab:blue", alpha=0.25, linewidth=0.6, label="per iteration")
-        smooth = _smooth(values, window)
-        ax.plot(steps[window - 1:], smooth, color="tab:blue", linewidth=1.3,
+        ax.plot(steps[window - 1:], smooth(values, window), color="tab:blue", linewidth=1.3,
                 label=f"mean of {window}")
         ax.set_xlabel("iteration")
         ax.set_ylabel(label)
@@ -153,7 +187,7 @@ def _draw_loss_curves(title, history, iterations_per_epoch) -> bytes:
         ax.legend(frameon=False, fontsize=7)
     fig.suptitle(title)
     fig.tight_layout()
-    return _png(fig)
+    return to_png(fig)
 
 
 def plot_beta_search(name, caption, rungs: list[dict], chosen: float) -> Figure:
@@ -164,8 +198,7 @@ def plot_beta_search(name, caption, rungs: list[dict], chosen: float) -> Figure:
             arrays[f"{field}_e{rung['epochs']}"] = np.array([row[field] for row in rung["rows"]])
     arrays["chosen"] = np.asarray(chosen)
     rung_epochs = tuple(rung["epochs"] for rung in rungs)
-    return Figure(name, caption, arrays, partial(_draw_beta_search, arrays, rung_epochs, chosen),
-                  rung_epochs, "beta_search")
+    return Figure(name, caption, arrays, rung_epochs, "beta_search")
 
 
 def _draw_beta_search(arrays, rung_epochs, chosen) -> bytes:
@@ -195,32 +228,32 @@ def _draw_beta_search(arrays, rung_epochs, chosen) -> bytes:
                fontsize=7)
     fig.suptitle("β search (lower is better in both panels)")
     fig.tight_layout(rect=(0, 0.07, 1, 1))
-    return _png(fig)
+    return to_png(fig)
 
 
 def plot_interpolation(name, caption, title, rows: dict[str, np.ndarray]) -> Figure:
     """One row per model: start image, the decodings, end image."""
-    return Figure(name, caption, dict(rows), partial(_draw_interpolation, title, rows), (title,),
+    return Figure(name, caption, dict(rows), (title,),
                   "interpolation")
 
 
 def _draw_interpolation(title, rows) -> bytes:
     n_columns = len(next(iter(rows.values())))
     fig, ax = plt.subplots(figsize=(0.8 * n_columns + 0.6, 0.8 * len(rows) + 0.6))
-    _show_grid(ax, np.concatenate(list(rows.values())), columns=n_columns)
-    _label_rows(ax, list(rows))
+    show_grid(ax, np.concatenate(list(rows.values())), columns=n_columns)
+    label_rows(ax, list(rows))
     ax.set_xticks([14, (n_columns - 1) * TILE + 14], ["start", "end"])
     ax.tick_params(axis="x", length=0, labeltop=True, labelbottom=False)
     ax.set_title(title)
     fig.tight_layout(pad=0.3)
-    return _png(fig)
+    return to_png(fig)
 
 
 def plot_manifold(name, caption, title, z: np.ndarray, images: np.ndarray,
                   limit: float) -> Figure:
     size = z.shape[0]
     return Figure(name, caption, {"z": z, "images": images},
-                  partial(_draw_manifold, title, images, size, limit), (title, size, limit),
+                  (title, size, limit),
                   "manifold")
 
 
@@ -242,13 +275,13 @@ def _draw_manifold(title, images, size, limit) -> bytes:
     ax.set_ylabel("z₂")
     ax.set_title(title)
     fig.tight_layout()
-    return _png(fig)
+    return to_png(fig)
 
 
 def plot_latent_scatter(name, caption, title, means: np.ndarray, labels: np.ndarray,
                         limit: float) -> Figure:
     return Figure(name, caption, {"means": means, "labels": labels},
-                  partial(_draw_latent_scatter, title, means, labels, limit), (title, limit),
+                  (title, limit),
                   "latent_scatter")
 
 
@@ -264,7 +297,7 @@ def _draw_latent_scatter(title, means, labels, limit) -> bytes:
     ax.set_ylabel("z₂")
     ax.set_title(title)
     fig.tight_layout()
-    return _png(fig)
+    return to_png(fig)
 
 
 def plot_validation_elbo(name, caption, title, validation: np.ndarray, training: np.ndarray,
@@ -272,7 +305,7 @@ def plot_validation_elbo(name, caption, title, validation: np.ndarray, training:
     """Validation ELBO after each epoch, the training ELBO averaged over each epoch, and the
     course's target as a line."""
     arrays = {"validation": validation, "training": training, "target": np.asarray(target)}
-    return Figure(name, caption, arrays, partial(_draw_validation_elbo, title, arrays), (title,),
+    return Figure(name, caption, arrays, (title,),
                   "validation_elbo")
 
 
@@ -295,14 +328,13 @@ def _draw_validation_elbo(title, arrays) -> bytes:
     ax.legend(frameon=False, fontsize=7, loc="lower right")
     ax.set_title(title)
     fig.tight_layout()
-    return _png(fig)
+    return to_png(fig)
 
 
 def plot_kl_estimates(name, caption, title, closed: np.ndarray, monte_carlo: np.ndarray,
                       iterations_per_epoch: int) -> Figure:
     arrays = {"closed": closed, "monte_carlo": monte_carlo}
     return Figure(name, caption, arrays,
-                  partial(_draw_kl_estimates, title, arrays, iterations_per_epoch),
                   (title, iterations_per_epoch), "kl_estimates")
 
 
@@ -313,24 +345,22 @@ def _draw_kl_estimates(title, arrays, iterations_per_epoch) -> bytes:
             label="single-sample Monte Carlo")
     ax.plot(steps, arrays["closed"], color="tab:blue", linewidth=0.9, label="closed form")
     window = max(1, iterations_per_epoch // 4)
-    smooth = _smooth(arrays["monte_carlo"], window)
-    ax.plot(steps[window - 1:], smooth, color="tab:red", linewidth=1.0, linestyle="--",
-            label=f"Monte Carlo, mean of {window}")
+    ax.plot(steps[window - 1:], smooth(arrays["monte_carlo"], window), color="tab:red",
+            linewidth=1.0, linestyle="--", label=f"Monte Carlo, mean of {window}")
     ax.set_yscale("log")
     ax.set_xlabel("iteration")
     ax.set_ylabel("KL (nats per image)")
     ax.legend(frameon=False, fontsize=7)
     ax.set_title(title)
     fig.tight_layout()
-    return _png(fig)
+    return to_png(fig)
 
 
 def plot_log_likelihood_vs_k(name, caption, title, ks: np.ndarray, estimates: np.ndarray,
                              standard_errors: np.ndarray, elbo: float) -> Figure:
     arrays = {"ks": ks, "estimates": estimates, "standard_errors": standard_errors,
               "elbo": np.asarray(elbo)}
-    return Figure(name, caption, arrays, partial(_draw_log_likelihood_vs_k, title, arrays),
-                  (title,), "log_likelihood_vs_k")
+    return Figure(name, caption, arrays, (title,), "log_likelihood_vs_k")
 
 
 def _draw_log_likelihood_vs_k(title, arrays) -> bytes:
@@ -348,7 +378,7 @@ def _draw_log_likelihood_vs_k(title, arrays) -> bytes:
     ax.legend(frameon=False, fontsize=7, loc="lower right")
     ax.set_title(title)
     fig.tight_layout()
-    return _png(fig)
+    return to_png(fig)
 
 
 def plot_loss_comparison(name, caption, curves: dict[str, np.ndarray], runs: list[str],
@@ -357,7 +387,7 @@ def plot_loss_comparison(name, caption, curves: dict[str, np.ndarray], runs: lis
     """One panel per loss part, one line per run (curves keyed "part/run")."""
     labels = (tuple(runs), tuple(run_labels), tuple(part_labels), tuple(parts),
               iterations_per_epoch)
-    return Figure(name, caption, curves, partial(_draw_loss_comparison, curves, *labels), labels,
+    return Figure(name, caption, curves, labels,
                   "loss_comparison")
 
 
@@ -373,20 +403,20 @@ def _draw_loss_comparison(curves, runs, run_labels, part_labels, parts,
             steps = np.arange(1, len(values) + 1)
             colour = colours[number % len(colours)]
             ax.plot(steps, values, color=colour, alpha=0.2, linewidth=0.5)
-            ax.plot(steps[window - 1:], _smooth(values, window), color=colour, linewidth=1.2,
+            ax.plot(steps[window - 1:], smooth(values, window), color=colour, linewidth=1.2,
                     label=run_label)
         ax.set_xlabel("iteration")
         ax.set_title(part_label, fontsize=8)
     fig.legend(*axes[0][0].get_legend_handles_labels(), loc="lower center", ncol=len(runs),
                frameon=False, fontsize=7)
     fig.tight_layout(rect=(0, 0.09, 1, 1))
-    return _png(fig)
+    return to_png(fig)
 
 
 def plot_projection(name, caption, title, points: np.ndarray, labels: np.ndarray) -> Figure:
     """A 2-D projection of features, coloured by class (axes scaled to the points)."""
     return Figure(name, caption, {"points": points, "labels": labels},
-                  partial(_draw_projection, title, points, labels), (title,), "projection")
+                  (title,), "projection")
 
 
 def _draw_projection(title, points, labels) -> bytes:
@@ -398,7 +428,7 @@ def _draw_projection(title, points, labels) -> bytes:
     ax.set_ylabel("PC 2")
     ax.set_title(title, fontsize=8)
     fig.tight_layout()
-    return _png(fig)
+    return to_png(fig)
 
 
 def plot_epoch_comparison(name, caption, series: dict[str, np.ndarray], runs: list[str],
@@ -410,7 +440,7 @@ def plot_epoch_comparison(name, caption, series: dict[str, np.ndarray], runs: li
                            for key, value in references.items()}}
     labels = (tuple(runs), tuple(run_labels), tuple(titles), tuple(names),
               tuple(reference_labels))
-    return Figure(name, caption, arrays, partial(_draw_epoch_comparison, arrays, *labels), labels,
+    return Figure(name, caption, arrays, labels,
                   "epoch_comparison")
 
 
@@ -430,7 +460,7 @@ def _draw_epoch_comparison(arrays, runs, run_labels, titles, names, reference_la
         ax.set_title(title, fontsize=8)
         ax.legend(frameon=False, fontsize=6)
     fig.tight_layout()
-    return _png(fig)
+    return to_png(fig)
 
 
 GAN_PANELS = {  # panel title: the loss parts it shows
@@ -445,8 +475,7 @@ GAN_PARTS = {"d_loss": "D loss", "g_loss": "G loss", "d_real": "on real x",
 def plot_gan_losses(name, caption, title, curves: dict[str, np.ndarray], window: int) -> Figure:
     """A GAN's losses per generator iteration (faint) and their running mean."""
     arrays = {key: np.asarray(values) for key, values in curves.items() if key in GAN_PARTS}
-    return Figure(name, caption, arrays, partial(_draw_gan_losses, title, arrays, window),
-                  (title, window), "gan_losses")
+    return Figure(name, caption, arrays, (title, window), "gan_losses")
 
 
 def _draw_gan_losses(title, curves, window) -> bytes:
@@ -457,7 +486,7 @@ def _draw_gan_losses(title, curves, window) -> bytes:
         for part in parts:
             values = np.asarray(curves[part])
             steps = np.arange(1, len(values) + 1)
-            line, = ax.plot(steps[window - 1:], _smooth(values, window), linewidth=1.2,
+            line, = ax.plot(steps[window - 1:], smooth(values, window), linewidth=1.2,
                             label=GAN_PARTS[part])
             ax.plot(steps, values, color=line.get_color(), alpha=0.2, linewidth=0.5)
         ax.set_xlabel("generator iteration")
@@ -465,7 +494,7 @@ def _draw_gan_losses(title, curves, window) -> bytes:
         ax.legend(frameon=False, fontsize=7)
     fig.suptitle(title)
     fig.tight_layout()
-    return _png(fig)
+    return to_png(fig)
 
 
 def plot_fid_over_training(name, caption, arrays: dict[str, np.ndarray], runs: list[str],
@@ -473,8 +502,7 @@ def plot_fid_over_training(name, caption, arrays: dict[str, np.ndarray], runs: l
     """FID per snapshot, one line per run ("iterations/run", "fid/run"), each run's best
     marked, and the floor (real images against the test images) dashed."""
     labels = (tuple(runs), tuple(run_labels))
-    return Figure(name, caption, arrays, partial(_draw_fid_over_training, arrays, *labels),
-                  labels, "fid_over_training")
+    return Figure(name, caption, arrays, labels, "fid_over_training")
 
 
 def _draw_fid_over_training(arrays, runs, run_labels) -> bytes:
@@ -494,7 +522,7 @@ def _draw_fid_over_training(arrays, runs, run_labels) -> bytes:
     ax.set_ylabel("FID (classifier features)")
     ax.legend(frameon=False, fontsize=7, loc="upper right")
     fig.tight_layout()
-    return _png(fig)
+    return to_png(fig)
 
 
 def plot_samples_over_training(name, caption, arrays: dict[str, np.ndarray], runs: list[str],
@@ -502,8 +530,7 @@ def plot_samples_over_training(name, caption, arrays: dict[str, np.ndarray], run
     """A table of sample grids: one row per snapshot ("iterations"), one column per run
     ("samples/run" holds [snapshot, image, 1, 28, 28], the same z for every cell)."""
     labels = (tuple(runs), tuple(run_labels))
-    return Figure(name, caption, arrays, partial(_draw_samples_over_training, arrays, *labels),
-                  labels, "samples_over_training")
+    return Figure(name, caption, arrays, labels, "samples_over_training")
 
 
 def _draw_samples_over_training(arrays, runs, run_labels) -> bytes:
@@ -514,35 +541,35 @@ def _draw_samples_over_training(arrays, runs, run_labels) -> bytes:
         for row, iteration in enumerate(iterations):
             ax = axes[row][column]
             images = arrays[f"samples/{run}"][row]
-            _show_grid(ax, images, columns=int(np.sqrt(len(images))))
+            show_grid(ax, images, columns=int(np.sqrt(len(images))))
             if row == 0:
                 ax.set_title(run_label)
             if column == 0:
                 ax.set_ylabel(f"{int(iteration)}", rotation=0, ha="right", va="center")
     fig.supylabel("generator iteration", fontsize=9)
     fig.tight_layout(pad=0.4)
-    return _png(fig)
+    return to_png(fig)
 
 
 def plot_perturbation(name, caption, title, base: np.ndarray, images: np.ndarray,
                       dims: np.ndarray, changes: np.ndarray) -> Figure:
     """G(z), then G(z + ε e_d) for the dimensions d shown, with the pixel change each causes."""
     arrays = {"base": base, "images": images, "dims": dims, "changes": changes}
-    return Figure(name, caption, arrays, partial(_draw_perturbation, title, arrays), (title,),
+    return Figure(name, caption, arrays, (title,),
                   "perturbation")
 
 
 def _draw_perturbation(title, arrays) -> bytes:
     images = np.concatenate([arrays["base"], arrays["images"]])
     fig, ax = plt.subplots(figsize=(0.55 * len(images) + 0.4, 1.55))
-    _show_grid(ax, images, columns=len(images))
+    show_grid(ax, images, columns=len(images))
     ticks = ["G(z)"] + [f"z{int(d)}\n{c:.3f}" for d, c in zip(arrays["dims"], arrays["changes"],
                                                               strict=True)]
     ax.set_xticks([i * TILE + 14 for i in range(len(images))], ticks, fontsize=6)
     ax.tick_params(axis="x", length=0)
     ax.set_title(title, fontsize=8)
     fig.tight_layout(pad=0.3)
-    return _png(fig)
+    return to_png(fig)
 
 
 def save_figures(figures: list[Figure], folder: Path) -> dict[str, dict]:
@@ -579,8 +606,7 @@ def plot_kl_per_dimension(name, caption, title, kl: np.ndarray, floor: float) ->
     """Each latent dimension's KL (mean over test images), largest first, on a log axis, with
     the level under which a dimension sits at the prior."""
     arrays = {"kl": np.sort(np.asarray(kl))[::-1].copy(), "floor": np.asarray(floor)}
-    return Figure(name, caption, arrays, partial(_draw_kl_per_dimension, title, arrays), (title,),
-                  "kl_per_dimension")
+    return Figure(name, caption, arrays, (title,), "kl_per_dimension")
 
 
 def _draw_kl_per_dimension(title, arrays) -> bytes:
@@ -596,48 +622,37 @@ def _draw_kl_per_dimension(title, arrays) -> bytes:
     ax.legend(frameon=False, fontsize=7)
     ax.set_title(title)
     fig.tight_layout()
-    return _png(fig)
+    return to_png(fig)
+
+
+# The kinds this module draws, each from a figure's labels and arrays.
+DRAWINGS.update({
+    "reconstructions": lambda labels, arrays: (
+        _draw_reconstructions(labels[0], arrays["originals"], arrays["reconstructions"])),
+    "samples": lambda labels, arrays: _draw_samples(labels[0], arrays["samples"], labels[1]),
+    "loss_curves": lambda labels, arrays: _draw_loss_curves(labels[0], arrays, labels[1]),
+    "beta_search": lambda labels, arrays: (
+        _draw_beta_search(arrays, tuple(labels), float(arrays["chosen"]))),
+    "interpolation": lambda labels, arrays: _draw_interpolation(labels[0], arrays),
+    "manifold": lambda labels, arrays: (
+        _draw_manifold(labels[0], arrays["images"], labels[1], labels[2])),
+    "latent_scatter": lambda labels, arrays: (
+        _draw_latent_scatter(labels[0], arrays["means"], arrays["labels"], labels[1])),
+    "projection": lambda labels, arrays: (
+        _draw_projection(labels[0], arrays["points"], arrays["labels"])),
+    "epoch_comparison": lambda labels, arrays: _draw_epoch_comparison(arrays, *labels),
+    "loss_comparison": lambda labels, arrays: _draw_loss_comparison(arrays, *labels),
+    "validation_elbo": lambda labels, arrays: _draw_validation_elbo(labels[0], arrays),
+    "kl_estimates": lambda labels, arrays: _draw_kl_estimates(labels[0], arrays, labels[1]),
+    "gan_losses": lambda labels, arrays: _draw_gan_losses(labels[0], arrays, labels[1]),
+    "fid_over_training": lambda labels, arrays: _draw_fid_over_training(arrays, *labels),
+    "samples_over_training": lambda labels, arrays: _draw_samples_over_training(arrays, *labels),
+    "perturbation": lambda labels, arrays: _draw_perturbation(labels[0], arrays),
+    "kl_per_dimension": lambda labels, arrays: _draw_kl_per_dimension(labels[0], arrays),
+    "log_likelihood_vs_k": lambda labels, arrays: _draw_log_likelihood_vs_k(labels[0], arrays),
+})
 
 
 def redraw(kind: str, labels: list, arrays: dict[str, np.ndarray]) -> bytes:
     """Draw a saved figure again from its .npz arrays and manifest labels."""
-    if kind == "reconstructions":
-        return _draw_reconstructions(labels[0], arrays["originals"], arrays["reconstructions"])
-    if kind == "samples":
-        return _draw_samples(labels[0], arrays["samples"], labels[1])
-    if kind == "loss_curves":
-        return _draw_loss_curves(labels[0], arrays, labels[1])
-    if kind == "beta_search":
-        return _draw_beta_search(arrays, tuple(labels), float(arrays["chosen"]))
-    if kind == "interpolation":
-        return _draw_interpolation(labels[0], arrays)
-    if kind == "manifold":
-        return _draw_manifold(labels[0], arrays["images"], labels[1], labels[2])
-    if kind == "latent_scatter":
-        return _draw_latent_scatter(labels[0], arrays["means"], arrays["labels"], labels[1])
-    if kind == "projection":
-        return _draw_projection(labels[0], arrays["points"], arrays["labels"])
-    if kind == "epoch_comparison":
-        return _draw_epoch_comparison(arrays, *labels)
-    if kind == "loss_comparison":
-        return _draw_loss_comparison(arrays, *labels)
-    if kind == "validation_elbo":
-        return _draw_validation_elbo(labels[0], arrays)
-    if kind == "kl_estimates":
-        return _draw_kl_estimates(labels[0], arrays, labels[1])
-    if kind == "gan_losses":
-        return _draw_gan_losses(labels[0], arrays, labels[1])
-    if kind == "fid_over_training":
-        return _draw_fid_over_training(arrays, *labels)
-    if kind == "samples_over_training":
-        return _draw_samples_over_training(arrays, *labels)
-    if kind == "perturbation":
-        return _draw_perturbation(labels[0], arrays)
-    if kind == "kl_per_dimension":
-        return _draw_kl_per_dimension(labels[0], arrays)
-    if kind == "log_likelihood_vs_k":
-        return _draw_log_likelihood_vs_k(labels[0], arrays)
-    raise ValueError(f"unknown figure kind {kind!r}")
-
-
-_CODE_VERSION = hashlib.sha256(inspect.getsource(sys.modules[__name__]).encode()).hexdigest()[:12]
+    return drawing_of(kind)(labels, arrays)

@@ -36,12 +36,12 @@ PERTURB_SEED, PATH_SEED, GRID_SEED = 101, 202, 303
 def generator_at(run, iteration: int, device) -> Generator:
     """The generator as it was after `iteration` generator iterations (a kept snapshot)."""
     generator = run.family.build(run.config.params)["generator"]
-    generator.load_state_dict(run.snapshots[iteration // run.family.EPOCH_ITERATIONS])
+    generator.load_state_dict(run.snapshots[iteration // run.family.epoch_iterations])
     return generator.to(device).eval()
 
 
 def snapshot_iterations(run) -> list[int]:
-    return [epoch * run.family.EPOCH_ITERATIONS for epoch in sorted(run.snapshots)]
+    return [epoch * run.family.epoch_iterations for epoch in sorted(run.snapshots)]
 
 
 def latents(n: int, nz: int, seed: int) -> torch.Tensor:
@@ -141,7 +141,7 @@ def distance_tracks_fid(run, iterations: list[int], fids: list[float]) -> dict:
                 "distance_fid_points": len(iterations) - 1}
     part, sign = ("wasserstein", 1) if "wasserstein" in run.history else ("d_loss", -1)
     per_epoch = run.epoch_means(part)
-    distance = [sign * per_epoch[it // run.family.EPOCH_ITERATIONS - 1] for it in iterations[1:]]
+    distance = [sign * per_epoch[it // run.family.epoch_iterations - 1] for it in iterations[1:]]
     rho = rank_correlation(distance, fids[1:])
     return {"distance_fid_correlation": rho,
             "distance_fid_p": rank_correlation_p(rho, len(distance)),
@@ -259,7 +259,7 @@ def path_summary(run, judge, device) -> dict:
     return summary
 
 
-# Figures of one run (the family's FIGURES).
+# Figures of one run (the family's `figures`).
 
 def losses(name: str, run, measured: dict, evaluation) -> Figure:
     wasserstein = ("; right: the critic's estimate of the Wasserstein distance"

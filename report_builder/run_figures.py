@@ -1,7 +1,7 @@
 """Figures of one trained run that any encoder/decoder family can draw: each takes the
 run's name, the run, what it measured and the evaluation context, and returns a Figure.
 
-A family lists the kinds it draws in its FIGURES; the spec asks for kinds by run. Captions
+A family lists the kinds it draws in its `figures`; the spec asks for kinds by run. Captions
 quote only what the run measured (a run with no judge has no Fréchet distance to quote).
 """
 

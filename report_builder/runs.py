@@ -372,7 +372,7 @@ class RunStore:
         return self._load_checkpoint(path, discard=False)
 
     def _head_start_path(self, config: RunConfig, data: Dataset) -> Path | None:
-        if not getattr(families.get(config.family), "EXTENDS_SHORTER_RUNS", True):
+        if not families.get(config.family).extends_shorter_runs:
             return None  # its schedule depends on the total epochs
         best = None
         for info_path in self.root.glob("*/run.json"):

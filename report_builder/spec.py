@@ -62,7 +62,7 @@ class RunSpec(Strict):
         loop = {key: raw[key] for key in ("family", *LOOP_SETTINGS) if key in raw}
         own = {key: value for key, value in raw.items() if key not in loop}
         params = family_params(name, own)
-        check = getattr(families.get(name), "check_run", None)
+        check = families.get(name).check_run
         if check is not None and isinstance(loop.get("epochs"), int):
             check(params, loop["epochs"])
         return {**loop, "params": params}
@@ -259,8 +259,13 @@ class Spec(Strict):
                 raise ValueError(f"figure {figure.kind!r} without runs must be the figure of a "
                                  f"section of this spec: {', '.join(present) or 'none here'}")
             return
+        joint = {self.family_of(run) for run in figure.runs}
+        if figure.kind in families.get(self.family_of(figure.runs[0])).joint_figures and len(
+                joint) > 1:
+            raise ValueError(f"figure {figure.kind!r} draws runs of one family together; "
+                             f"{', '.join(figure.runs)} are of {', '.join(sorted(joint))}")
         for run in figure.runs:
-            kinds = families.get(self.family_of(run)).FIGURES
+            kinds = families.get(self.family_of(run)).kinds
             if figure.kind not in kinds:
                 raise ValueError(f"run {run} ({self.family_of(run)}) draws no {figure.kind!r}; "
                                  f"it draws: {', '.join(kinds)}")

@@ -11,7 +11,6 @@ run (same seed, same device).
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 
 import torch
 from torch import nn
@@ -117,7 +116,7 @@ def batches(n: int, batch_size: int, device: str) -> list[torch.Tensor]:
 
 
 def train(
-    family: ModuleType,
+    family,
     params,
     models: dict[str, nn.Module],
     tensors: list[torch.Tensor],
@@ -130,17 +129,17 @@ def train(
 ) -> History:
     """Train a family's `models` on `tensors` (images, and labels for a classifier).
 
-    Each batch goes to `family.step`, which returns named loss parts; after each epoch,
-    `family.epoch_end` (if it has one) may measure something on `data`, kept per epoch.
-    A family may draw its own epoch of batches (`family.batches`), and may ask for copies
-    of one network after chosen epochs (`family.snapshots`): they go into every
-    checkpoint, so a resumed run has all of them.
+    `family` is a `families.base.Family`. Each batch goes to its `step`, which returns
+    named loss parts; after each epoch, its `epoch_end` (if it has one) may measure
+    something on `data`, kept per epoch. A family may draw its own epoch of batches
+    (`batches`), and may ask for copies of one network after chosen epochs (`snapshots`):
+    they go into every checkpoint, so a resumed run has all of them.
     """
     device = torch.device(config.device)
     # oneDNN's bf16 convolutions need channels-last; a family whose fp32 convolutions are
-    # faster in it too says so (CHANNELS_LAST).
+    # faster in it too says so.
     channels_last = device.type == "cpu" and (config.precision == "bf16"
-                                              or getattr(family, "CHANNELS_LAST", False))
+                                              or family.channels_last)
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     for model in models.values():
         model.to(device=device, memory_format=memory_format).train()
@@ -156,8 +155,8 @@ def train(
         history = History.from_dict(resume["history"])
         first_epoch = resume["epoch"]
         _set_rng_state(resume["rng"])
-    kept, kept_epochs = family.snapshots(params, config.epochs) if hasattr(
-        family, "snapshots") else (None, [])
+    kept, kept_epochs = (family.snapshots(params, config.epochs) if family.snapshots
+                         else (None, []))
     history.snapshots = {epoch: state for epoch, state in (resume or {}).get(
         "snapshots", {}).items() if epoch in kept_epochs}
 
@@ -168,15 +167,13 @@ def train(
 
     autocast = torch.autocast(device.type, dtype=torch.bfloat16,
                               enabled=config.precision == "bf16")
-    epoch_end = getattr(family, "epoch_end", None)
-    draw = getattr(family, "batches", None)
     if first_epoch == 0:
         snapshot(0)
     for epoch in range(first_epoch, config.stop_after or config.epochs):
         for model in models.values():
             model.train()
-        order = (draw(len(tensors[0]), config.batch_size, params, device) if draw else
-                 batches(len(tensors[0]), config.batch_size, device))
+        order = (family.batches(len(tensors[0]), config.batch_size, params, device)
+                 if family.batches else batches(len(tensors[0]), config.batch_size, device))
         for step, index in enumerate(order):
             batch = [t[index] for t in tensors]
             if channels_last and batch[0].dim() == 4:
@@ -187,8 +184,9 @@ def train(
             history.append(values)
             if on_batch is not None:
                 on_batch(epoch, step, values)
-        if epoch_end is not None:
-            history.append_epoch(epoch_end(models, params, data, epoch))
+        if family.epoch_end is not None:
+            history.append_epoch(family.epoch_end(models, params, data,
+                                                  Fit(autocast, epoch + 1, config.epochs)))
         snapshot(epoch + 1)
         if on_epoch_end is not None:
             on_epoch_end(

@@ -43,7 +43,7 @@ def test_only_changed_figures_are_redrawn(tmp_path):
 
 def test_beta_search_legend_names_each_rung_in_epochs(monkeypatch):
     drawn = []
-    monkeypatch.setattr(figures, "_png", lambda fig: drawn.append(fig) or b"")
+    monkeypatch.setattr(figures, "to_png", lambda fig: drawn.append(fig) or b"")
     rows = [{"beta": beta, "frechet": 300.0, "test_mse": 0.01, "eligible": True}
             for beta in (1e-5, 1e-4, 1e-3)]
     rungs = [{"epochs": 1, "rows": rows}, {"epochs": 5, "rows": rows[1:]}]
@@ -58,3 +58,25 @@ def test_manifold_ticks_are_the_grids_round_z_values():
     tiles, labels = manifold_ticks(20, 4.0)
     assert labels == ["-4", "-2", "0", "2", "4"]
     assert tiles[0] == 0 and tiles[-1] == 19 and tiles[2] == 9.5  # 0 lies between two tiles
+
+
+def test_a_registered_kind_is_drawn_alike_by_a_build_and_by_redraw(monkeypatch):
+    monkeypatch.setattr(figures, "DRAWINGS", dict(figures.DRAWINGS))
+
+    @figures.drawing("test_bars")
+    def bars(labels, arrays) -> bytes:
+        fig, ax = figures.plt.subplots(figsize=(2, 2))
+        ax.bar(range(len(arrays["heights"])), arrays["heights"])
+        ax.set_title(labels[0])
+        return figures.to_png(fig)
+
+    figure = figures.Figure("bars", "caption", {"heights": np.arange(3.0)}, ("title",),
+                            "test_bars")
+    assert figure.draw() == figures.redraw("test_bars", ["title"], {"heights": np.arange(3.0)})
+    try:
+        figures.drawing("test_bars")(lambda labels, arrays: b"")
+    except ValueError as error:
+        assert "two drawings" in str(error)
+    else:
+        raise AssertionError("a second drawing of one kind was accepted")
+

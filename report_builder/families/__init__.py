@@ -1,31 +1,16 @@
-"""Model families: everything one kind of model needs, one module each.
+"""Model families: everything one kind of model needs, one module (or folder) each.
 
-A family module declares, and nothing outside it knows:
-
-    Params                       pydantic parameters with defaults (base.Params)
-    build(params)                -> {name: nn.Module}        one network or several
-    optimizers(models, params, lr) -> {name: Optimizer}      a GAN has two
-    tensors(data, params)        -> [Tensor]                 what the loop batches
-    step(models, optimizers, batch, params, fit) -> {part: loss}
-    epoch_end(models, params, data, epoch) -> {name: float or list}  optional, kept per epoch
-    check_run(params, epochs)    optional: raise ValueError for a run that cannot work
-    check_data(params, data)     optional: raise ReportBuilderError before anything trains
-    EXTENDS_SHORTER_RUNS         optional, default True: False when a schedule depends on
-                                 the total epochs (a longer run is then no continuation)
-    EPOCH_ITERATIONS             optional: the family counts training in iterations, this
-                                 many per loop epoch; its runs give `iterations`
-    batches(n, batch_size, params, device)   with it: one epoch of EPOCH_ITERATIONS batches
-    snapshots(params, epochs)    optional: (network, epochs) whose weights the loop keeps
-    CHANNELS_LAST                optional: train channels-last on a CPU in fp32 too
-    label(config)                -> str                      how figures name a run
-    measure(run, evaluation)     -> dict of plain numbers and lists
-    FIGURES                      {kind: figure builder}      what the spec may ask for
+A family's module declares `FAMILY`, a `base.Family`: its parameters, networks, optimizers,
+training step, measurements, figure kinds and summary columns, and its optional parts
+(epoch-end measurements, checks, snapshots, iterations instead of epochs), each with its
+default in `base.Family`. Nothing outside the family knows these. A family is added by one
+line in FAMILIES.
 
 `train.py` runs the loop every family shares. A run's code version hashes the family's
 module, the package modules it imports (transitively) and the shared loop, so editing one
 family retrains only its runs. Modules whose edits cannot change trained weights are left
-out (NOT_TRAINING): measurements and figures have their own versions, the data its
-fingerprint.
+out (NOT_TRAINING, and a family folder's `measures` and `figures`): measurements and
+figures have their own versions, the data its fingerprint.
 """
 
 import ast
@@ -35,8 +20,12 @@ import inspect
 import sys
 from functools import cache
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from ..files import sha256_bytes
+
+if TYPE_CHECKING:  # importing base imports torch, which reading a spec's names must not
+    from .base import Family
 
 # Family name -> its module in this package. A module is imported when its family is first
 # used, so that what only reads a spec's names (verify, list) imports no torch.
@@ -56,6 +45,8 @@ PACKAGE = __name__.rsplit(".", 2)[0]
 SHARED_LOOP = f"{PACKAGE}.train"
 NOT_TRAINING = frozenset(f"{PACKAGE}.{name}" for name in (
     "evaluate", "run_figures", "gan_measures", "figures", "numbers", "errors", "files", "noise"))
+# A family folder's modules of these names measure and draw; they never train.
+PRESENTATION = ("measures", "figures")
 # What the metrics of every family also depend on.
 MEASUREMENT = (f"{PACKAGE}.evaluate", f"{PACKAGE}.noise")
 
@@ -67,7 +58,7 @@ def source(module_name: str) -> str:
 def package_imports(module_name: str) -> set[str]:
     """The package modules that `module_name` imports (`from ..models.mlp import MLPVAE`
     is models.mlp; `from .. import evaluate` is evaluate)."""
-    package = module_name.rsplit(".", 1)[0]
+    package = sys.modules[module_name].__package__  # itself, for a family folder
     found = set()
     for node in ast.walk(ast.parse(source(module_name))):
         if isinstance(node, ast.Import):
@@ -93,14 +84,21 @@ def _module_of(base: str, name: str) -> str:
 def training_modules(family: str) -> list[str]:
     """The family's module, what it imports inside the package (transitively, but not
     through NOT_TRAINING), and the shared loop."""
-    todo, seen = [get(family).__name__, SHARED_LOOP], set()
+    todo, seen = [module(family).__name__, SHARED_LOOP], set()
     while todo:
         name = todo.pop()
-        if name in seen or name in NOT_TRAINING:
+        if name in seen or not trains(name):
             continue
         seen.add(name)
         todo += sorted(package_imports(name))
     return sorted(seen)
+
+
+def trains(module_name: str) -> bool:
+    """Whether edits to the module can change trained weights."""
+    in_family_folder = module_name.startswith(f"{__name__}.") and module_name.count(".") >= 3
+    return module_name not in NOT_TRAINING and not (
+        in_family_folder and module_name.rsplit(".", 1)[1] in PRESENTATION)
 
 
 @cache
@@ -114,18 +112,23 @@ def code_version(family: str) -> str:
 def measure_version(family: str, measured_by: str) -> str:
     """What a run's cached metrics know of the code that measured them: the family's
     module, the shared measurements and the module of the measuring function."""
-    names = sorted({get(family).__name__, *MEASUREMENT, measured_by})
+    names = sorted({module(family).__name__, *MEASUREMENT, measured_by})
     return sha256_bytes("".join(source(name) for name in names).encode())[:8]
 
 
-def get(name: str) -> ModuleType:
+def module(name: str) -> ModuleType:
+    """The family's module (its package, for a family folder)."""
     return importlib.import_module(f"{__name__}.{FAMILIES[name]}")
+
+
+def get(name: str) -> "Family":
+    return module(name).FAMILY
 
 
 def epoch_iterations(family: str) -> int | None:
     """Iterations per loop epoch of a family that counts its training in iterations (a
     GAN's generator iterations); None for one that counts epochs of its data."""
-    return getattr(get(family), "EPOCH_ITERATIONS", None)
+    return get(family).epoch_iterations
 
 
 def parameters(family: str) -> list[str]:

@@ -50,7 +50,6 @@ def build(params: Params) -> dict[str, nn.Module]:
     return {"model": MLPVAE(params.nz, params.hidden, beta=1.0)}
 
 
-optimizers = base.adam
 
 
 def binarize(images: torch.Tensor, seed: int = BINARIZATION_SEED) -> torch.Tensor:
@@ -113,7 +112,7 @@ def elbo_each(vae: MLPVAE, x: torch.Tensor, generator: torch.Generator,
     return torch.cat(recons), torch.cat(kls)
 
 
-def epoch_end(models, params: Params, data, epoch: int) -> dict:
+def epoch_end(models, params: Params, data, fit: Fit) -> dict:
     """The validation ELBO, with its own generator so that training's draws are untouched;
     and each image's, to 0.001 nats, so that a change between epochs carries its paired
     standard error (the same images and draws every epoch)."""
@@ -202,10 +201,14 @@ def measure(run, evaluation) -> dict:
     }
 
 
-FIGURES = {
-    "validation_elbo": run_figures.validation_elbo,
-    "kl_estimates": run_figures.kl_estimates,
-    "log_likelihood_vs_k": run_figures.log_likelihood_vs_k,
-    "samples": run_figures.samples,
-    "reconstructions": partial(run_figures.reconstructions, inputs=binarize),
-}
+FAMILY = base.Family(
+    Params, build, label, measure, tensors=tensors, step=step, epoch_end=epoch_end,
+    figures={
+        "validation_elbo": run_figures.validation_elbo,
+        "kl_estimates": run_figures.kl_estimates,
+        "log_likelihood_vs_k": run_figures.log_likelihood_vs_k,
+        "samples": run_figures.samples,
+        "reconstructions": partial(run_figures.reconstructions, inputs=binarize),
+    },
+    summary=(base.Column("test ELBO", ("test_elbo",), ".1f"),
+             base.Column("log p(x)", ("test_log_likelihood",), ".1f")))

@@ -59,10 +59,6 @@ def build(params: Params) -> dict:
     return {"model": MLPVAE(params.nz, params.hidden, params.beta)}
 
 
-optimizers = base.adam
-tensors = base.images
-
-
 def step(models, optimizers, batch, params: Params, fit: Fit) -> dict[str, torch.Tensor]:
     vae = models["model"]
     with fit.autocast:
@@ -83,6 +79,8 @@ def label(config) -> str:
     return f"VAE, β = {params.beta:g}"
 
 
-measure = evaluate.bernoulli_metrics
-FIGURES = {"samples": run_figures.samples, "reconstructions": run_figures.reconstructions,
-           "kl_per_dimension": run_figures.kl_per_dimension}
+FAMILY = base.Family(
+    Params, build, label, evaluate.bernoulli_metrics, step=step, check_run=check_run,
+    figures={"samples": run_figures.samples, "reconstructions": run_figures.reconstructions,
+             "kl_per_dimension": run_figures.kl_per_dimension},
+    summary=base.BERNOULLI_COLUMNS)

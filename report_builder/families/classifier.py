@@ -10,10 +10,6 @@ from ..train import as_float
 from . import base
 
 Params = base.Params  # nothing to choose
-optimizers = base.adam  # one Adam on the model's parameters
-step = base.loss_step  # minimise the model's own loss
-
-
 def build(params: Params) -> dict:
     return {"model": DigitClassifier()}
 
@@ -30,4 +26,5 @@ def measure(run, evaluation) -> dict:
     return {}
 
 
-FIGURES: dict = {}
+# One Adam, the model's own loss (cross-entropy): the defaults.
+FAMILY = base.Family(Params, build, label, measure, tensors=tensors)

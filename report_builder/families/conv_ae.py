@@ -13,11 +13,6 @@ class Params(base.Params):
     nz: int = Field(default=64, gt=0, description="code size")
 
 
-optimizers = base.adam  # one Adam on the model's parameters
-tensors = base.images  # the training images, nothing else
-step = base.loss_step  # minimise the model's own loss
-
-
 def build(params: Params) -> dict:
     return {"model": AutoEncoder(params.nz)}
 
@@ -26,5 +21,6 @@ def label(config) -> str:
     return f"AE ({epochs(config.epochs)})"
 
 
-measure = evaluate.autoencoder_metrics
-FIGURES = run_figures.ENCODER_DECODER
+# One Adam, the training images, the model's own loss: the defaults.
+FAMILY = base.Family(Params, build, label, evaluate.autoencoder_metrics,
+                     figures=run_figures.ENCODER_DECODER, summary=base.AUTOENCODER_COLUMNS)

@@ -15,11 +15,6 @@ class Params(base.Params):
     beta: float = Field(default=0.0, ge=0, description="weight of the KL term")
 
 
-optimizers = base.adam  # one Adam on the model's parameters
-tensors = base.images  # the training images, nothing else
-step = base.loss_step  # minimise the model's own loss
-
-
 def build(params: Params) -> dict:
     return {"model": VAE(params.nz, params.beta)}
 
@@ -28,5 +23,6 @@ def label(config) -> str:
     return f"VAE, β = {config.params.beta:g} ({epochs(config.epochs)})"
 
 
-measure = evaluate.autoencoder_metrics
-FIGURES = run_figures.ENCODER_DECODER
+# One Adam, the training images, the model's own loss: the defaults.
+FAMILY = base.Family(Params, build, label, evaluate.autoencoder_metrics,
+                     figures=run_figures.ENCODER_DECODER, summary=base.AUTOENCODER_COLUMNS)

@@ -14,11 +14,6 @@ class Params(base.Params):
     hidden: tuple[int, ...] = Field(default=(512, 256), description="hidden layer sizes")
 
 
-optimizers = base.adam  # one Adam on the model's parameters
-tensors = base.images  # the training images, nothing else
-step = base.loss_step  # minimise the model's own loss
-
-
 def build(params: Params) -> dict:
     return {"model": MLPAE(params.nz, params.hidden)}
 
@@ -27,5 +22,7 @@ def label(config) -> str:
     return f"AE, latent size {config.params.nz}"
 
 
-measure = evaluate.bernoulli_metrics
-FIGURES = {"reconstructions": run_figures.reconstructions}
+# One Adam, the training images, the model's own loss: the defaults.
+FAMILY = base.Family(Params, build, label, evaluate.bernoulli_metrics,
+                     figures={"reconstructions": run_figures.reconstructions},
+                     summary=base.BERNOULLI_COLUMNS)

@@ -15,11 +15,6 @@ class Params(base.Params):
     hidden: tuple[int, ...] = Field(default=(512, 256), description="hidden layer sizes")
 
 
-optimizers = base.adam  # one Adam on the model's parameters
-tensors = base.images  # the training images, nothing else
-step = base.loss_step  # minimise the model's own loss
-
-
 def build(params: Params) -> dict:
     return {"model": MLPVAE(params.nz, params.hidden, params.beta)}
 
@@ -28,10 +23,10 @@ def label(config) -> str:
     return f"MLP VAE, Z = {config.params.nz}, KL weight {config.params.beta:g}"
 
 
-measure = evaluate.autoencoder_metrics
-FIGURES = {
+# One Adam, the training images, the model's own loss: the defaults.
+FAMILY = base.Family(Params, build, label, evaluate.autoencoder_metrics, figures={
     **run_figures.ENCODER_DECODER,
     "sample_grid": run_figures.sample_grid,
     "manifold": run_figures.manifold,
     "latent_scatter": run_figures.latent_scatter,
-}
+}, summary=base.AUTOENCODER_COLUMNS)
