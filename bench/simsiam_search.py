@@ -25,6 +25,7 @@ from torch.nn import functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from report_builder.data import load_mnist_5k  # noqa: E402
 from report_builder.families import simsiam  # noqa: E402
+from report_builder.families.simsiam import readout  # noqa: E402
 from report_builder.noise import paired_values  # noqa: E402
 from report_builder.train import TrainConfig, as_float, cpu_has_bf16, train  # noqa: E402
 
@@ -83,24 +84,24 @@ def evaluate(net, initial, data, params) -> dict[str, float]:
     labels = (data.train_labels, data.test_labels)
 
     def knn(memory, queries):
-        return simsiam.knn_correct(memory, labels[0], queries, labels[1], params.knn_k,
+        return readout.knn_correct(memory, labels[0], queries, labels[1], params.knn_k,
                                    params.knn_temperature)
 
-    trained = knn(simsiam.features(net, train), simsiam.features(net, test))
+    trained = knn(readout.features(net, train), readout.features(net, test))
     pixels = knn(F.normalize(train.flatten(1), dim=1), F.normalize(test.flatten(1), dim=1))
-    at_init = knn(simsiam.features(initial, train), simsiam.features(initial, test))
+    at_init = knn(readout.features(initial, train), readout.features(initial, test))
     over_pixels = paired_values(trained.double().tolist(), pixels.double().tolist())
     over_init = paired_values(trained.double().tolist(), at_init.double().tolist())
-    probe = linear_probe(simsiam.features(net, train), labels[0], simsiam.features(net, test),
+    probe = linear_probe(readout.features(net, train), labels[0], readout.features(net, test),
                          labels[1])
     pixel_probe = linear_probe(train.flatten(1), labels[0], test.flatten(1), labels[1])
-    init_probe = linear_probe(simsiam.features(initial, train), labels[0],
-                              simsiam.features(initial, test), labels[1])
+    init_probe = linear_probe(readout.features(initial, train), labels[0],
+                              readout.features(initial, test), labels[1])
     return {"knn": trained.double().mean().item(), "pixels": pixels.double().mean().item(),
             "init": at_init.double().mean().item(), "over_pixels": over_pixels,
             "over_init": over_init, "probe": probe, "pixel_probe": pixel_probe,
             "init_probe": init_probe,
-            "rank": simsiam.collapse(net, test)["output_rank"]}
+            "rank": readout.collapse(net, test)["output_rank"]}
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/simsiam_speed.py          # --turns N, --batches N, --threads N
 
-Both loops train the same network (report_builder.models.simsiam, batch 256, SGD 0.05,
+Both loops train the same network (report_builder.families.simsiam.network, batch 256, SGD 0.05,
 fp32) on the offline default's training images. The plain loop is what a course notebook
 does: a Dataset whose __getitem__ applies torchvision v2 transforms to one image at a time
 (two views), batched by a DataLoader with 2 worker processes. report-builder's keeps the
@@ -129,7 +129,8 @@ def main() -> None:
           f" ({100 * augment / step:.0f}%); the rest is the network's forward and backward")
     data = load_mnist_5k()
     _, models, _ = fresh()
-    knn = statistics.median(_seconds(lambda: simsiam.epoch_end(models, params, data, 0))
+    fp32 = Fit(torch.autocast("cpu", enabled=False), 1.0, 30)  # as the loop above
+    knn = statistics.median(_seconds(lambda: simsiam.epoch_end(models, params, data, fp32))
                             for _ in range(3))
     epoch = step * (len(data.train_labels) // BATCH)
     print(f"kNN after an epoch (features of {len(data.train_labels)} + {len(data.test_labels)} "

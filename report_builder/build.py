@@ -19,7 +19,7 @@ from pathlib import Path
 
 from . import evaluate as ev
 from . import families
-from .analyses import beta_search, compare_epochs, compare_losses, interpolation, over_training
+from .analyses import beta_search, compare_epochs, compare_losses, interpolation
 from .answers import render_answers
 from .cluster import cluster_for
 from .data import Dataset, load_dataset, subset
@@ -310,9 +310,6 @@ def draw_figures(spec: Spec, runs: dict[str, Run], numbers: dict, evaluation: Ev
                                                        numbers["interpolation"]),
         "compare_losses": lambda: [compare_losses.figure(spec, runs)],
         "compare_epochs": lambda: [compare_epochs.figure(spec, runs, measured)],
-        "fid_over_training": lambda: [over_training.fid_figure(spec, runs, measured)],
-        "samples_over_training": lambda: [over_training.samples_figure(
-            spec, runs, measured, evaluation.test_images.device)],
     }
     figures = []
     for figure in spec.figures:

@@ -22,6 +22,7 @@ from rich.progress import (
 from rich.table import Table
 from typer.core import TyperGroup
 
+from . import tables
 from .errors import ReportBuilderError
 from .files import FULL_DISK
 
@@ -191,7 +192,10 @@ def build(
 
     with _progress() as progress:
         result = run_build(options, RichReporter(progress))
-    _print_summary(result)
+    console.print(tables.runs_table(result))
+    for line in tables.build_lines(result):
+        console.print(line)
+    typer.echo(f"PDF: {result.pdf}")
 
 
 def _options(problem, out, dataset, data_root, profile, seed, device, precision, jobs,
@@ -233,92 +237,16 @@ def _options(problem, out, dataset, data_root, profile, seed, device, precision,
 
 
 def _print_plan(options, title: str, details: bool = False) -> None:
-    """--dry-run: each run, whether it would train and why, the images it would see and
-    about how long it would take here. `status` (details): size, time and losses."""
-    from .estimate import duration, summary
-
     inspection = _inspect(options, with_estimates=not details)
-    table = Table(title=title, title_justify="left")
-    extra = ("MB", "train s", "final losses") if details else ("images", "about")
-    for column in ("run", "state", "why", *extra):
-        table.add_column(column, justify="right" if column in ("MB", "train s", "about")
-                         else "left")
-    for row in inspection.rows:
-        state = "cached" if row.cached else ("stale" if row.reason.startswith(
-            ("changed", "training code", "built by an earlier")) else "missing")
-        cells = [row.name, state, row.reason]
-        if details:
-            final = row.info["final"] if row.info else {}
-            cells += [f"{row.size_mb:.1f}" if row.size_mb else "",
-                      f"{row.info['train_seconds']:.0f}" if row.info else "",
-                      "  ".join(f"{k} {v:.4g}" for k, v in final.items() if k != "loss")]
-        else:
-            cells[1] = "cached" if row.cached else "will train"
-            estimate = inspection.estimates.get(row.name)
-            cells += [estimate.images, duration(estimate.seconds)] if estimate else ["", ""]
-        table.add_row(*cells)
-    Console().print(table)
-    cached = sum(row.cached for row in inspection.rows)
-    total_mb = sum(row.size_mb for row in inspection.rows)
-    typer.echo(f"{cached} of {len(inspection.rows)} runs cached, {total_mb:.0f} MB in "
-               f"{options.cache_dir}")
-    if not details:
-        typer.echo(summary(list(inspection.estimates.values()), inspection.jobs,
-                           inspection.train_images))
+    Console().print(tables.plan_table(inspection, title, details))
+    for line in tables.plan_lines(inspection, options.cache_dir, details):
+        typer.echo(line)
 
 
 def _inspect(options, with_estimates: bool):
     from .build import inspect_plan
 
     return inspect_plan(options, with_estimates)
-
-
-def _measured(metrics: dict | None, path: tuple[str, ...]):
-    for key in path:
-        if not isinstance(metrics, dict) or key not in metrics:
-            return None
-        metrics = metrics[key]
-    return metrics
-
-
-def summary_columns(runs: dict, measured: dict) -> list:
-    """The columns the runs' families show (`Family.summary`), each once, in order of
-    first appearance; only those some run measured."""
-    columns = {column.title: column for run in runs.values() for column in run.family.summary}
-    return [column for column in columns.values()
-            if any(_measured(metrics, column.path) is not None for metrics in measured.values())]
-
-
-def _print_summary(result) -> None:
-    measured = result.numbers["runs"]
-    columns = summary_columns(result.runs, measured)
-    table = Table(title="runs", title_justify="left")
-    titles = ("run", "status", "train s", *(column.title for column in columns))
-    for title in titles + (("Ray node",) if result.nodes else ()):
-        table.add_column(title, justify="right" if title in titles[2:] else "left")
-    for name, run in result.runs.items():
-        values = [_measured(measured.get(name), column.path) for column in columns]
-        cells = ["" if value is None else f"{value:{column.style}}"
-                 for value, column in zip(values, columns, strict=True)]
-        status = f"= {run.same_as}" if run.same_as else ("cached" if run.reused else "trained")
-        if result.nodes:  # where its slices trained, by the start of Ray's node id
-            cells.append(" ".join(dict.fromkeys(node[:8] for node in result.nodes.get(name, []))))
-        table.add_row(name, status, f"{run.info['train_seconds']:.0f}", *cells)
-    console.print(table)
-    search = result.numbers["search"]
-    tuned = f"tuned β = {search['chosen']:g}; " if search else ""
-    if result.cluster:
-        console.print(f"trained on {result.cluster}")
-    for seed, runs in result.later_seeds.items():
-        trained = sum(not run.reused for run in runs.values())
-        console.print(f"seed {seed}: {len(runs)} runs, {trained} trained, "
-                      f"{len(runs) - trained} cached or shared")
-    if spread := result.numbers.get("seeds"):
-        seeds = ", ".join(map(str, spread["seeds"]))
-        console.print(f"seeds {seeds}: the spread of {len(spread['rows'])} quoted numbers is "
-                      "in the report's appendix and manifest.json")
-    console.print(f"{tuned}built in {result.seconds:.1f} s")
-    typer.echo(f"PDF: {result.pdf}")
 
 
 @app.command()
@@ -359,7 +287,7 @@ def clean(
                       soft_wrap=True)
     if dry_run:
         if found.unused:
-            _print_unused(found.unused, "dry run: clean would remove")
+            Console().print(tables.unused_table(found.unused, "dry run: clean would remove"))
         typer.echo(f"would remove {len(found.unused)} cache entries ({found.size_mb:.0f} MB) "
                    f"from {cache_dir}")
         return
@@ -370,7 +298,7 @@ def clean(
                 f"the ones the latest build of {problems} used")
         if not _interactive():
             _fail(f"{what}; see them with clean --dry-run and remove them with --yes")
-        _print_unused(found.unused, "clean would remove")
+        Console().print(tables.unused_table(found.unused, "clean would remove"))
         if not typer.confirm(f"{what}. Remove all {len(found.unused)}?", default=False):
             typer.echo("nothing removed")
             return
@@ -382,16 +310,6 @@ def _interactive() -> bool:
     import sys
 
     return sys.stdin.isatty()
-
-
-def _print_unused(unused, title: str) -> None:
-    table = Table(title=title, title_justify="left")
-    for column in ("run", "problem", "MB", "why unused", "key"):
-        table.add_column(column, justify="right" if column == "MB" else "left")
-    for entry in unused:
-        table.add_row(entry.run, entry.problem + (" (latest build)" if entry.latest else ""),
-                      f"{entry.size_mb:.1f}", entry.why, entry.key)
-    Console().print(table)
 
 
 @app.command()
@@ -409,29 +327,6 @@ def notebook(
     build_dir = build_dir or Path("outputs") / problem
     path = export_notebook(build_dir, out or build_dir / f"{problem}.ipynb", cache_dir)
     typer.echo(f"notebook: {path}")
-
-
-STATUS_STYLE = {"confirmed": "[green]confirmed", "weak": "[cyan]weak",
-                "unverifiable": "[yellow]unverifiable", "contradicted": "[red]contradicted",
-                "missing": "[yellow]missing", "present": "present", "note": "note"}
-VERDICT_STYLE = {"consistent": "green", "not enough specific evidence": "yellow",
-                 "inconsistent": "red"}
-
-
-def _print_verdict(verdict) -> None:
-    table = Table(title=f"verify {verdict.pdf}" + (f" against {verdict.notebook}"
-                                                   if verdict.notebook else ""),
-                  title_justify="left")
-    for column in ("what", "where", "result", "detail"):
-        table.add_column(column)
-    for item in verdict.evidence:
-        table.add_row(item.what, item.subject, STATUS_STYLE[item.status], item.detail)
-    Console().print(table)
-    for warning in verdict.warnings:
-        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
-    counts = ", ".join(f"{n} {status}" for status, n in sorted(verdict.counts.items()))
-    style = VERDICT_STYLE[verdict.verdict]
-    console.print(f"[{style}]{verdict.summary}[/{style}] ({counts})", highlight=False)
 
 
 @app.command()
@@ -485,7 +380,10 @@ def verify(
         if as_json:
             typer.echo(json.dumps(verdict.as_dict(), indent=2))
         else:
-            _print_verdict(verdict)
+            Console().print(tables.verdict_table(verdict))
+            for warning in verdict.warnings:
+                console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+            console.print(tables.verdict_line(verdict), highlight=False)
     if any(v.verdict == checks.INCONSISTENT for v in verdicts):
         raise typer.Exit(1)
 
@@ -513,20 +411,9 @@ def _verify_batch(root: Path, items, problem: str, quiet: bool, executor: str,
 
         rows = verify_batch(root, items, problem, advance, cluster=cluster, starter=starter)
     if not quiet:
-        table = Table("student", "verdict", "flags", "evidence")
-        for row in rows:
-            style = VERDICT_STYLE[row.verdict.verdict]
-            table.add_row(row.student, f"[{style}]{row.verdict.summary}", "; ".join(row.flags),
-                          _short_evidence(row.verdict))
-        Console().print(table)
+        Console().print(tables.batch_table(rows))
         typer.echo(f"summary: {root / 'summary.csv'}, {root / 'summary.html'}")
     return rows
-
-
-def _short_evidence(verdict) -> str:
-    counts = verdict.counts
-    return ", ".join(f"{counts[s]} {s}" for s in ("confirmed", "weak", "unverifiable",
-                                                   "contradicted") if counts[s])
 
 
 @app.command("list")

@@ -463,115 +463,6 @@ def _draw_epoch_comparison(arrays, runs, run_labels, titles, names, reference_la
     return to_png(fig)
 
 
-GAN_PANELS = {  # panel title: the loss parts it shows
-    "discriminator and generator loss": ("d_loss", "g_loss"),
-    "mean discriminator output": ("d_real", "d_fake"),
-    "critic's Wasserstein estimate": ("wasserstein",),
-}
-GAN_PARTS = {"d_loss": "D loss", "g_loss": "G loss", "d_real": "on real x",
-             "d_fake": "on G(z)", "wasserstein": "E[D(x)] - E[D(G(z))]"}
-
-
-def plot_gan_losses(name, caption, title, curves: dict[str, np.ndarray], window: int) -> Figure:
-    """A GAN's losses per generator iteration (faint) and their running mean."""
-    arrays = {key: np.asarray(values) for key, values in curves.items() if key in GAN_PARTS}
-    return Figure(name, caption, arrays, (title, window), "gan_losses")
-
-
-def _draw_gan_losses(title, curves, window) -> bytes:
-    panels = [(panel, [part for part in parts if part in curves])
-              for panel, parts in GAN_PANELS.items() if any(part in curves for part in parts)]
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.3 * len(panels), 2.5), squeeze=False)
-    for ax, (panel, parts) in zip(axes[0], panels, strict=True):
-        for part in parts:
-            values = np.asarray(curves[part])
-            steps = np.arange(1, len(values) + 1)
-            line, = ax.plot(steps[window - 1:], smooth(values, window), linewidth=1.2,
-                            label=GAN_PARTS[part])
-            ax.plot(steps, values, color=line.get_color(), alpha=0.2, linewidth=0.5)
-        ax.set_xlabel("generator iteration")
-        ax.set_title(panel, fontsize=8)
-        ax.legend(frameon=False, fontsize=7)
-    fig.suptitle(title)
-    fig.tight_layout()
-    return to_png(fig)
-
-
-def plot_fid_over_training(name, caption, arrays: dict[str, np.ndarray], runs: list[str],
-                           run_labels: list[str]) -> Figure:
-    """FID per snapshot, one line per run ("iterations/run", "fid/run"), each run's best
-    marked, and the floor (real images against the test images) dashed."""
-    labels = (tuple(runs), tuple(run_labels))
-    return Figure(name, caption, arrays, labels, "fid_over_training")
-
-
-def _draw_fid_over_training(arrays, runs, run_labels) -> bytes:
-    fig, ax = plt.subplots(figsize=(6.0, 3.0))
-    for run, run_label in zip(runs, run_labels, strict=True):
-        iterations, fid = arrays[f"iterations/{run}"], arrays[f"fid/{run}"]
-        line, = ax.plot(iterations, fid, marker="o", markersize=3, linewidth=1.2,
-                        label=run_label)
-        best = int(np.argmin(fid))
-        ax.plot(iterations[best], fid[best], marker="*", markersize=11, color=line.get_color(),
-                markeredgecolor="black", markeredgewidth=0.5, linestyle="none")
-    ax.axhline(float(arrays["floor"]), color="tab:gray", linestyle="--", linewidth=1,
-               label="floor: real training images")
-    ax.plot([], [], marker="*", color="tab:gray", linestyle="none", label="best of a run")
-    ax.set_yscale("log")
-    ax.set_xlabel("generator iteration")
-    ax.set_ylabel("FID (classifier features)")
-    ax.legend(frameon=False, fontsize=7, loc="upper right")
-    fig.tight_layout()
-    return to_png(fig)
-
-
-def plot_samples_over_training(name, caption, arrays: dict[str, np.ndarray], runs: list[str],
-                               run_labels: list[str]) -> Figure:
-    """A table of sample grids: one row per snapshot ("iterations"), one column per run
-    ("samples/run" holds [snapshot, image, 1, 28, 28], the same z for every cell)."""
-    labels = (tuple(runs), tuple(run_labels))
-    return Figure(name, caption, arrays, labels, "samples_over_training")
-
-
-def _draw_samples_over_training(arrays, runs, run_labels) -> bytes:
-    iterations = arrays["iterations"]
-    fig, axes = plt.subplots(len(iterations), len(runs), squeeze=False,
-                             figsize=(1.75 * len(runs) + 0.6, 1.6 * len(iterations) + 0.3))
-    for column, (run, run_label) in enumerate(zip(runs, run_labels, strict=True)):
-        for row, iteration in enumerate(iterations):
-            ax = axes[row][column]
-            images = arrays[f"samples/{run}"][row]
-            show_grid(ax, images, columns=int(np.sqrt(len(images))))
-            if row == 0:
-                ax.set_title(run_label)
-            if column == 0:
-                ax.set_ylabel(f"{int(iteration)}", rotation=0, ha="right", va="center")
-    fig.supylabel("generator iteration", fontsize=9)
-    fig.tight_layout(pad=0.4)
-    return to_png(fig)
-
-
-def plot_perturbation(name, caption, title, base: np.ndarray, images: np.ndarray,
-                      dims: np.ndarray, changes: np.ndarray) -> Figure:
-    """G(z), then G(z + ε e_d) for the dimensions d shown, with the pixel change each causes."""
-    arrays = {"base": base, "images": images, "dims": dims, "changes": changes}
-    return Figure(name, caption, arrays, (title,),
-                  "perturbation")
-
-
-def _draw_perturbation(title, arrays) -> bytes:
-    images = np.concatenate([arrays["base"], arrays["images"]])
-    fig, ax = plt.subplots(figsize=(0.55 * len(images) + 0.4, 1.55))
-    show_grid(ax, images, columns=len(images))
-    ticks = ["G(z)"] + [f"z{int(d)}\n{c:.3f}" for d, c in zip(arrays["dims"], arrays["changes"],
-                                                              strict=True)]
-    ax.set_xticks([i * TILE + 14 for i in range(len(images))], ticks, fontsize=6)
-    ax.tick_params(axis="x", length=0)
-    ax.set_title(title, fontsize=8)
-    fig.tight_layout(pad=0.3)
-    return to_png(fig)
-
-
 def save_figures(figures: list[Figure], folder: Path) -> dict[str, dict]:
     """Write each figure's PNG and .npz, drawing only what changed.
 
@@ -644,10 +535,6 @@ DRAWINGS.update({
     "loss_comparison": lambda labels, arrays: _draw_loss_comparison(arrays, *labels),
     "validation_elbo": lambda labels, arrays: _draw_validation_elbo(labels[0], arrays),
     "kl_estimates": lambda labels, arrays: _draw_kl_estimates(labels[0], arrays, labels[1]),
-    "gan_losses": lambda labels, arrays: _draw_gan_losses(labels[0], arrays, labels[1]),
-    "fid_over_training": lambda labels, arrays: _draw_fid_over_training(arrays, *labels),
-    "samples_over_training": lambda labels, arrays: _draw_samples_over_training(arrays, *labels),
-    "perturbation": lambda labels, arrays: _draw_perturbation(labels[0], arrays),
     "kl_per_dimension": lambda labels, arrays: _draw_kl_per_dimension(labels[0], arrays),
     "log_likelihood_vs_k": lambda labels, arrays: _draw_log_likelihood_vs_k(labels[0], arrays),
 })

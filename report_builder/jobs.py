@@ -3,7 +3,7 @@
 Small convolutional nets use two CPU cores poorly from one process (batch 64, tiny
 feature maps), so independent runs train side by side with the threads split between
 them: in worker processes on this machine (`LocalWorkers`, the default), or as Ray tasks
-on a cluster (`RayWorkers`, `--executor ray`). Workers file their runs in the run store;
+on a cluster (`ray_workers.RayWorkers`, `--executor ray`). Workers file their runs in the run store;
 the parent loads what they filed. Runs that share a key (say `vae_beta10` and the grid's
 beta = 10) train once.
 
@@ -20,7 +20,6 @@ import math
 import multiprocessing
 import os
 import queue
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -33,14 +32,11 @@ import torch
 
 from . import families
 from .data import Dataset
-from .errors import ReportBuilderError
-from .files import atomic_write_bytes
 from .processes import block_sigint_in_this_thread, sigint_blocked, sigint_held, stop_now
 from .runs import Progress, Run, RunConfig, RunStore, run_key
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY = 5  # batches between progress messages from a worker
-PROGRESS_EVERY_S = 0.25  # and from a Ray task, seconds at least
 # A slice is the fewest whole epochs of at least this many steps: one epoch (~40 s of a
 # worker on a 2-core CPU) of the 60k set, five epochs (~15 s) of the 5k offline default.
 SLICE_STEPS = 300
@@ -105,7 +101,7 @@ class TrainingPool:
         self._running: dict[str, tuple[Future, int, Request]] = {}
         self._lock = threading.Lock()
         self._closing = threading.Event()
-        self.workers: LocalWorkers | RayWorkers | None = None
+        self.workers = None  # LocalWorkers or ray_workers.RayWorkers, made on first submit
         self._dispatcher = None
 
     def __enter__(self) -> "TrainingPool":
@@ -179,6 +175,8 @@ class TrainingPool:
             return
         with sigint_held():  # a Ctrl-C now is raised once `__exit__` can stop the workers
             if self.cluster is not None:
+                from .ray_workers import RayWorkers  # imports Ray's client only when asked
+
                 self.workers = RayWorkers(self.cluster, self.store, self.data, self.device,
                                           self.jobs, self.reporter)
             else:
@@ -247,7 +245,7 @@ class LocalWorkers:
             self._manager = context.Manager()
             self._executor = ProcessPoolExecutor(jobs, mp_context=context)
         self._messages = self._manager.Queue()
-        self._pump = threading.Thread(target=_pump, args=(self._take, reporter), daemon=True)
+        self._pump = threading.Thread(target=pump, args=(self._take, reporter), daemon=True)
         self._pump.start()
 
     def train(self, request: Request, key: str, max_epochs: int) -> Future:
@@ -273,66 +271,6 @@ class LocalWorkers:
         self._manager.shutdown()
 
 
-class RayWorkers:
-    """Ray tasks, one a slice of a run, each asking for `threads` CPUs (and a GPU when the
-    build trains on CUDA). A task that can read this store (the same cache folder on a
-    shared file system) trains in place under the store's lock; any other trains in a
-    scratch store from the checkpoint sent with it, and its entry comes back to be filed
-    here. Either way the run's key and model are those of a local run."""
-
-    def __init__(self, cluster, store: RunStore, data: Dataset, device: str, jobs: int,
-                 reporter: Reporter):
-        from .cluster import Inbox, RayExecutor
-
-        self.store, self.data, self.device = store, data, device
-        self.threads = max(1, min(cluster.node_cpus or 1, cluster.cpus // jobs))
-        self._executor = RayExecutor(num_cpus=self.threads,
-                                     num_gpus=1 if device == "cuda" else 0)
-        self.root, self.store_id = store.root.resolve(), store.identity()
-        self._data = self._executor.share(data)  # sent to each node once
-        self._inbox = Inbox()
-        self.nodes: dict[str, list[str]] = {}  # run name -> the node of each slice
-        self._closing = threading.Event()
-        self._pump = threading.Thread(target=_pump, args=(self._take, reporter), daemon=True)
-        self._pump.start()
-
-    def train(self, request: Request, key: str, max_epochs: int) -> Future:
-        resume = self.store.resume_bytes(key, request.config, self.data, request.retrain)
-        # In a list, the task gets the reference, not the bytes: only a task on a node
-        # without this store fetches them.
-        resume_ref = [self._executor.share(resume)] if resume is not None else []
-        remote = self._executor.submit(
-            _train_remote, self.root, self.store_id, request, key,
-            families.code_version(request.config.family), self._data, self.threads,
-            max_epochs, self.device, self._inbox.outbox, resume_ref)
-        filed: Future = Future()
-        remote.add_done_callback(lambda done: self._file(request, key, done, filed))
-        return filed
-
-    def _file(self, request: Request, key: str, done: Future, filed: Future) -> None:
-        """File what the task sent back (nothing, if it wrote into this store itself)."""
-        try:
-            progress, files, node = done.result()
-            self.nodes.setdefault(request.name, []).append(node)
-            if files is not None:
-                progress = self.store.receive(key, progress, files)
-            filed.set_result(progress)
-        except BaseException as err:
-            filed.set_exception(err)
-
-    def _take(self) -> list | None:
-        if self._closing.is_set():
-            return None
-        time.sleep(0.2)
-        return self._inbox.take()
-
-    def close(self, cancel: bool) -> None:
-        self._executor.shutdown(wait=not cancel, cancel_futures=cancel)
-        self._closing.set()
-        self._pump.join()
-        self._inbox.close()
-
-
 _order = itertools.count()  # ties in priority keep submission order
 DISPATCH_POLL_S = 0.1
 
@@ -354,7 +292,7 @@ def _progress(request: Request, data: Dataset,
     return on_batch
 
 
-def _pump(take: Callable[[], list | None], reporter: Reporter) -> None:
+def pump(take: Callable[[], list | None], reporter: Reporter) -> None:
     """Hand the workers' progress messages to the reporter until `take` says it is over."""
     while (messages := take()) is not None:
         for message in messages:
@@ -366,10 +304,10 @@ def _train_one(root: Path, request: Request, key: str, data: Dataset, threads: i
     """Train at most `max_epochs` more epochs of one run, in a local worker process."""
     torch.set_num_threads(threads)
     logging.basicConfig(level=logging.WARNING)
-    return _advance(RunStore(root), request, key, data, "cpu", max_epochs, messages)
+    return advance_slice(RunStore(root), request, key, data, "cpu", max_epochs, messages)
 
 
-def _advance(store: RunStore, request: Request, key: str, data: Dataset, device: str,
+def advance_slice(store: RunStore, request: Request, key: str, data: Dataset, device: str,
              max_epochs: int, messages) -> Progress:
     def advance(name, completed, losses):
         messages.put((name, completed, losses))
@@ -377,42 +315,3 @@ def _advance(store: RunStore, request: Request, key: str, data: Dataset, device:
     return store.advance(request.name, request.config, data, device, retrain=request.retrain,
                          key=key, max_epochs=max_epochs,
                          on_batch=_progress(request, data, advance))
-
-
-def _train_remote(root: Path, store_id: str, request: Request, key: str, code: str,
-                  data: Dataset, threads: int, max_epochs: int, device: str, messages,
-                  resume: list) -> tuple[Progress, dict[str, bytes] | None, str]:
-    """One slice of a run as a Ray task: (progress, the entry's files if they must travel
-    back, the node it ran on). `resume` holds the reference to the checkpoint's bytes, if
-    the run has one."""
-    import ray
-
-    node = ray.get_runtime_context().get_node_id()
-    if families.code_version(request.config.family) != code:
-        raise ReportBuilderError(
-            f"the Ray node {node[:12]} has other training code for {request.config.family} "
-            "than this machine: install the same report-builder on every node")
-    torch.set_num_threads(threads)
-    messages = _Throttled(messages)
-    store = RunStore(root)
-    if store.shares(store_id):  # the same cache folder: write in place, under its lock
-        return _advance(store, request, key, data, device, max_epochs, messages), None, node
-    with tempfile.TemporaryDirectory(prefix="report-builder-") as scratch:
-        store = RunStore(Path(scratch))
-        if resume:
-            atomic_write_bytes(store.entry(key) / "checkpoint.pt", ray.get(resume[0]))
-        progress = _advance(store, request, key, data, device, max_epochs, messages)
-        return progress, store.files(key), node
-
-
-class _Throttled:
-    """A task's progress messages, at most one every PROGRESS_EVERY_S: each is a call to
-    another process, and on a small machine their CPU is the training's."""
-
-    def __init__(self, messages):
-        self.messages, self.last = messages, -math.inf
-
-    def put(self, message) -> None:
-        if (now := time.monotonic()) - self.last >= PROGRESS_EVERY_S:
-            self.messages.put(message)
-            self.last = now

@@ -27,9 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXPERIMENTS = ROOT / "experiments"
 # Figures of a spec section (an analysis), not of one run: figure kind -> its section.
 ANALYSIS_FIGURES = {"beta_search": "beta_search", "interpolation": "interpolation",
-                    "compare_losses": "compare_losses", "compare_epochs": "compare_epochs",
-                    "fid_over_training": "over_training",
-                    "samples_over_training": "over_training"}
+                    "compare_losses": "compare_losses", "compare_epochs": "compare_epochs"}
 
 
 class Strict(BaseModel):
@@ -162,12 +160,6 @@ class CompareEpochs(Strict):
     series: list[str] = Field(min_length=1)
 
 
-class OverTraining(Strict):
-    """GAN runs compared at every kept snapshot (FID, samples)."""
-
-    runs: list[str] = Field(min_length=1)
-
-
 class FigureSpec(Strict):
     kind: str = Field(description="a figure of each run's family, or of an analysis")
     runs: list[str] = []
@@ -204,7 +196,6 @@ class Spec(Strict):
     interpolation: Interpolation | None = None
     compare_losses: CompareLosses | None = None
     compare_epochs: CompareEpochs | None = None
-    over_training: OverTraining | None = None
     figures: list[FigureSpec]
     sections: list[str] = []
     # What a student's own PDF must show, each item with the phrases that name it, matched
@@ -233,7 +224,6 @@ class Spec(Strict):
         used += [self.beta_search.base] if self.beta_search else []
         used += self.compare_losses.runs if self.compare_losses else []
         used += self.compare_epochs.runs if self.compare_epochs else []
-        used += self.over_training.runs if self.over_training else []
         used += [run for figure in self.figures for run in figure.runs]
         unknown = sorted(set(used) - known)
         if unknown:

@@ -171,7 +171,7 @@ def test_the_drafts_follow_the_numbers():
 
 
 def test_a_rank_correlations_p_value_counts_the_orders_that_reach_it():
-    from report_builder.gan_measures import rank_correlation, rank_correlation_p
+    from report_builder.families.gan.measures import rank_correlation, rank_correlation_p
 
     assert rank_correlation([1, 2, 3, 4, 5], [10, 20, 30, 40, 50]) == pytest.approx(1.0)
     assert rank_correlation_p(1.0, 5) == pytest.approx(1 / 120)  # only the order itself
@@ -192,7 +192,7 @@ class FakeRun:
 
 
 def test_the_swing_is_scale_and_offset_free_and_sees_a_drift():
-    from report_builder.gan_measures import loss_summary
+    from report_builder.families.gan.measures import loss_summary
 
     noise = np.random.default_rng(0).normal(0, 1, 40 * 50)
     steady = loss_summary(FakeRun(g_loss=noise))["g_loss"]["swing"]

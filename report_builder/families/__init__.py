@@ -44,7 +44,7 @@ FAMILIES: dict[str, str] = {
 PACKAGE = __name__.rsplit(".", 2)[0]
 SHARED_LOOP = f"{PACKAGE}.train"
 NOT_TRAINING = frozenset(f"{PACKAGE}.{name}" for name in (
-    "evaluate", "run_figures", "gan_measures", "figures", "numbers", "errors", "files", "noise"))
+    "evaluate", "run_figures", "figures", "numbers", "errors", "files", "noise"))
 # A family folder's modules of these names measure and draw; they never train.
 PRESENTATION = ("measures", "figures")
 # What the metrics of every family also depend on.

@@ -12,6 +12,8 @@ Training counts generator iterations. One loop epoch is EPOCH_ITERATIONS of them
 taking n_critic real batches; the loop keeps the generator's weights at every snapshot
 iteration, so samples and FIDs over training come from the cache and a resumed run keeps
 the snapshots it had.
+
+Its measurements and figures live beside this module (measures.py, figures.py).
 """
 
 import math
@@ -22,10 +24,10 @@ from pydantic import Field, field_validator
 from torch import nn
 from torch.nn import functional as F
 
-from .. import gan_measures
-from ..models.gan import Discriminator, Generator
-from ..train import Fit
-from . import base
+from ...models.gan import Discriminator, Generator
+from ...train import Fit
+from .. import base
+from . import figures, measures
 
 Loss = Literal["vanilla", "lsgan", "wgan-gp"]
 EPOCH_ITERATIONS = 50  # generator iterations per loop epoch: checkpoints and snapshots
@@ -176,9 +178,11 @@ def label(config) -> str:
 
 
 FAMILY = base.Family(
-    Params, build, label, gan_measures.measure, optimizers=optimizers, step=step,
-    figures={"losses": gan_measures.losses, "perturbation": gan_measures.perturbation,
-             "interpolation": gan_measures.interpolation},
+    Params, build, label, measures.measure, optimizers=optimizers, step=step,
+    figures={"losses": figures.losses, "perturbation": figures.perturbation,
+             "interpolation": figures.interpolation},
+    joint_figures={"fid_over_training": figures.fid_over_training,
+                   "samples_over_training": figures.samples_over_training},
     summary=(base.Column("final FID", ("final_fid",), ".2f"),
              base.Column("best FID", ("best_fid",), ".2f")),
     check_run=check_run, epoch_iterations=EPOCH_ITERATIONS, batches=batches,

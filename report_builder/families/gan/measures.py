@@ -13,10 +13,9 @@ import math
 import numpy as np
 import torch
 
-from . import evaluate as ev
-from .figures import Figure, plot_gan_losses, plot_interpolation, plot_perturbation
-from .models.gan import Generator
-from .train import as_float
+from ... import evaluate as ev
+from ...models.gan import Generator
+from ...train import as_float
 
 FID_SAMPLES = 10_000  # at most: what FID is usually reported at (fewer when data is short)
 EPSILON = 5.0  # added to one latent dimension at a time
@@ -257,58 +256,3 @@ def path_summary(run, judge, device) -> dict:
                          "pair_inner_means": values[:, 1:-1].mean(1).tolist(),
                          "pair_grey_shares": [grey_share(pair) for pair in inner]}
     return summary
-
-
-# Figures of one run (the family's `figures`).
-
-def losses(name: str, run, measured: dict, evaluation) -> Figure:
-    wasserstein = ("; right: the critic's estimate of the Wasserstein distance"
-                   if "wasserstein" in run.history else "")
-    caption = (f"Run <code>{name}</code>, {run.label}: losses per generator iteration (faint) "
-               f"and their running mean over {run.iterations_per_epoch // 4} iterations; the "
-               f"middle panel "
-               f"shows the discriminator's mean output on real and generated batches"
-               f"{wasserstein}. Batch {run.config.batch_size}, "
-               f"{run.config.params.n_critic} discriminator step(s) per generator step.")
-    return plot_gan_losses(f"losses_{name}", caption, f"{run.label}: training",
-                           run.history, max(1, run.iterations_per_epoch // 4))
-
-
-def perturbation(name: str, run, measured: dict, evaluation) -> Figure:
-    found = perturbed(run, evaluation.test_images.device)
-    shown = found["order"][:SHOWN_DIMS]
-    summary = measured["perturbation"]
-    caption = (f"Run <code>{name}</code>, {run.label}, final generator: G(z) for one random z, "
-               f"then G(z + {EPSILON:g}·e<sub>d</sub>) for the {SHOWN_DIMS} of its "
-               f"{summary['dims']} dimensions d whose perturbation changes the image most, "
-               f"ordered by that change (mean absolute pixel change, under each image). They "
-               f"carry {summary['top_share']:.0%} of the change summed over all dimensions; "
-               f"the digit classifier reads a different digit after {summary['digit_flips']} "
-               f"of the {summary['dims']} perturbations.")
-    return plot_perturbation(f"perturbation_{name}", caption,
-                             f"{run.label}: one latent dimension at a time (+{EPSILON:g})",
-                             found["base"].cpu().numpy(),
-                             found["images"][shown.to(found["images"].device)].cpu().numpy(),
-                             shown.numpy(), found["changes"][shown].numpy())
-
-
-def interpolation(name: str, run, measured: dict, evaluation) -> Figure:
-    found = paths(run, evaluation.test_images.device)
-    confidence = measured["paths"]
-    rows = {}
-    for pair in range(PAIRS):
-        for kind, label in (("latent", "z path"), ("pixel", "pixel blend")):
-            mean = np.mean(confidence[kind]["per_pair"][pair][1:-1])
-            rows[f"{pair + 1}: {label} (p {mean:.2f})"] = found[kind][pair].cpu().numpy()
-    latent, pixel = confidence["latent"], confidence["pixel"]
-    caption = (f"Run <code>{name}</code>, {run.label}, final generator: for {PAIRS} random pairs "
-               f"(z0, z1), a = 0, 0.1, ..., 1 from left (G(z1)) to right (G(z0)). Rows "
-               f"\"z path\" decode a·z0 + (1 − a)·z1; rows \"pixel blend\" show "
-               f"a·G(z0) + (1 − a)·G(z1). In brackets: the digit classifier's mean top-class "
-               f"probability over the nine inner images; over these and {MEASURED_PAIRS - PAIRS} "
-               f"more pairs "
-               f"{latent['inner_mean']:.2f} on the z paths ({latent['confident_share']:.0%} "
-               f"read with p > {ev.CONFIDENT}) and {pixel['inner_mean']:.2f} on the blends "
-               f"({pixel['confident_share']:.0%}).")
-    return plot_interpolation(f"interpolation_{name}", caption,
-                              f"{run.label}: latent path against pixel blend", rows)

@@ -8,7 +8,7 @@ from torch.nn import functional as F
 from report_builder.data import subset
 from report_builder.errors import ReportBuilderError
 from report_builder.families import simsiam as family
-from report_builder.models.simsiam import SimSiam
+from report_builder.families.simsiam.network import SimSiam
 from report_builder.spec import load_spec
 from report_builder.train import as_float
 
