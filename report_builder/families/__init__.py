@@ -39,6 +39,7 @@ FAMILIES: dict[str, str] = {
     "simsiam": "simsiam",
     "gan": "gan",
     "classifier": "classifier",
+    "ddpm": "ddpm",
 }
 
 PACKAGE = __name__.rsplit(".", 2)[0]
