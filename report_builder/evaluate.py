@@ -6,7 +6,6 @@ images (FID, Heusel et al. 2017, computed by torchmetrics with a digit classifie
 of Inception), and how confidently it reads each sample as some digit.
 """
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +14,7 @@ from torch import nn
 from torch.nn import functional as F
 from torchmetrics.image.fid import FrechetInceptionDistance
 
-from .models.distributions import gaussian_kl, gaussian_kl_each, log_normal, log_standard_normal
+from .models.distributions import gaussian_kl, gaussian_kl_each
 from .noise import mean_and_se
 
 CONFIDENT = 0.9  # a sample "reads as a digit" when the classifier's top class has p > 0.9
@@ -292,7 +291,6 @@ def autoencoder_metrics(run, evaluation) -> dict:
     }
 
 
-IS_CHUNK = 50_000  # samples decoded at once: memory stays flat whatever K and the test set
 
 
 ACTIVE = 0.01  # a latent dimension is active when Cov_x(E_q[z_d]) exceeds this (Burda et al.)
@@ -353,34 +351,3 @@ def bernoulli_metrics(run, evaluation) -> dict:
         measured["test_recon_nats"] = measured["test_recon_at_mean"]
         measured["per_image"]["test_recon_nats"] = measured["per_image"]["test_recon_at_mean"]
     return measured
-
-
-@torch.no_grad()
-def importance_log_weights(model: nn.Module, images: torch.Tensor, k: int,
-                           seed: int) -> np.ndarray:
-    """log w_ik = log p(x_i|z_ik) + log p(z_ik) - log q(z_ik|x_i) for K samples
-    z_ik ~ q(z|x_i), as float64 [images, k], for a VAE with a Bernoulli decoder
-    (`decode_logits`). Decoded in chunks; the log densities are summed in float64."""
-    generator = torch.Generator().manual_seed(seed)
-    rows = []
-    for chunk in images.split(max(1, IS_CHUNK // k)):
-        mu, log_sigma = model.encode(chunk)
-        eps = torch.randn((k, *mu.shape), generator=generator).to(mu.device)
-        z = mu + eps * torch.exp(log_sigma)  # [k, batch, nz]
-        logits = model.decode_logits(z.flatten(0, 1)).view(k, len(chunk), -1).double()
-        x = chunk.flatten(1).double().expand_as(logits)
-        log_px_z = -F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1)
-        z, mu, log_sigma = z.double(), mu.double(), log_sigma.double()
-        log_w = log_px_z + log_standard_normal(z) - log_normal(z, mu, log_sigma)
-        rows.append(log_w.t().cpu())
-    return torch.cat(rows).numpy()
-
-
-def importance_log_likelihood(log_weights: np.ndarray, k: int) -> np.ndarray:
-    """Per image, log (1/K) sum_k w_k over the first K weights, by log-sum-exp.
-
-    Burda et al. (2016): a lower bound on log p(x) that tightens as K grows; with K = 1
-    its expectation is the ELBO.
-    """
-    return (torch.logsumexp(torch.from_numpy(log_weights[:, :k]), dim=1).numpy()
-            - math.log(k))

@@ -300,87 +300,6 @@ def _draw_latent_scatter(title, means, labels, limit) -> bytes:
     return to_png(fig)
 
 
-def plot_validation_elbo(name, caption, title, validation: np.ndarray, training: np.ndarray,
-                         target: float) -> Figure:
-    """Validation ELBO after each epoch, the training ELBO averaged over each epoch, and the
-    course's target as a line."""
-    arrays = {"validation": validation, "training": training, "target": np.asarray(target)}
-    return Figure(name, caption, arrays, (title,),
-                  "validation_elbo")
-
-
-def _draw_validation_elbo(title, arrays) -> bytes:
-    fig, ax = plt.subplots(figsize=(4.6, 2.8))
-    epochs_axis = np.arange(1, len(arrays["validation"]) + 1)
-    ax.plot(epochs_axis, arrays["training"], color="tab:gray", marker="o", markersize=2.5,
-            linewidth=1, label="training (mean over the epoch)")
-    ax.plot(epochs_axis, arrays["validation"], color="tab:blue", marker="o", markersize=3,
-            linewidth=1.4, label="validation")
-    target = float(arrays["target"])
-    ax.axhline(target, color="tab:red", linestyle="--", linewidth=1,
-               label=f"course target {target:g} (MNIST)")
-    low = min(arrays["validation"].min(), arrays["training"].min(), target)
-    high = max(arrays["validation"].max(), arrays["training"].max(), target)
-    ax.set_ylim(low - 0.08 * (high - low) - 1, high + 0.08 * (high - low) + 1)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("ELBO (nats per image)")
-    ax.legend(frameon=False, fontsize=7, loc="lower right")
-    ax.set_title(title)
-    fig.tight_layout()
-    return to_png(fig)
-
-
-def plot_kl_estimates(name, caption, title, closed: np.ndarray, monte_carlo: np.ndarray,
-                      iterations_per_epoch: int) -> Figure:
-    arrays = {"closed": closed, "monte_carlo": monte_carlo}
-    return Figure(name, caption, arrays,
-                  (title, iterations_per_epoch), "kl_estimates")
-
-
-def _draw_kl_estimates(title, arrays, iterations_per_epoch) -> bytes:
-    fig, ax = plt.subplots(figsize=(6.0, 2.8))
-    steps = np.arange(1, len(arrays["closed"]) + 1)
-    ax.plot(steps, arrays["monte_carlo"], color="tab:orange", alpha=0.35, linewidth=0.5,
-            label="single-sample Monte Carlo")
-    ax.plot(steps, arrays["closed"], color="tab:blue", linewidth=0.9, label="closed form")
-    window = max(1, iterations_per_epoch // 4)
-    ax.plot(steps[window - 1:], smooth(arrays["monte_carlo"], window), color="tab:red",
-            linewidth=1.0, linestyle="--", label=f"Monte Carlo, mean of {window}")
-    ax.set_yscale("log")
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("KL (nats per image)")
-    ax.legend(frameon=False, fontsize=7)
-    ax.set_title(title)
-    fig.tight_layout()
-    return to_png(fig)
-
-
-def plot_log_likelihood_vs_k(name, caption, title, ks: np.ndarray, estimates: np.ndarray,
-                             standard_errors: np.ndarray, elbo: float) -> Figure:
-    arrays = {"ks": ks, "estimates": estimates, "standard_errors": standard_errors,
-              "elbo": np.asarray(elbo)}
-    return Figure(name, caption, arrays, (title,), "log_likelihood_vs_k")
-
-
-def _draw_log_likelihood_vs_k(title, arrays) -> bytes:
-    fig, ax = plt.subplots(figsize=(4.0, 2.8))
-    ax.errorbar(arrays["ks"], arrays["estimates"], yerr=arrays["standard_errors"],
-                color="tab:blue", marker="o", markersize=3.5, capsize=3, linewidth=1.3,
-                label="importance-sampled log p(x)")
-    ax.axhline(float(arrays["elbo"]), color="tab:gray", linestyle="--", linewidth=1,
-               label="ELBO")
-    ax.set_xscale("log")
-    ax.set_xticks(arrays["ks"], [f"{k:g}" for k in arrays["ks"]])
-    ax.minorticks_off()
-    ax.set_xlabel("K (samples from q(z|x) per image)")
-    ax.set_ylabel("nats per test image")
-    ax.legend(frameon=False, fontsize=7, loc="lower right")
-    ax.set_title(title)
-    fig.tight_layout()
-    return to_png(fig)
-
-
 def plot_loss_comparison(name, caption, curves: dict[str, np.ndarray], runs: list[str],
                          run_labels: list[str], part_labels: list[str], parts: list[str],
                          iterations_per_epoch: int) -> Figure:
@@ -410,24 +329,6 @@ def _draw_loss_comparison(curves, runs, run_labels, part_labels, parts,
     fig.legend(*axes[0][0].get_legend_handles_labels(), loc="lower center", ncol=len(runs),
                frameon=False, fontsize=7)
     fig.tight_layout(rect=(0, 0.09, 1, 1))
-    return to_png(fig)
-
-
-def plot_projection(name, caption, title, points: np.ndarray, labels: np.ndarray) -> Figure:
-    """A 2-D projection of features, coloured by class (axes scaled to the points)."""
-    return Figure(name, caption, {"points": points, "labels": labels},
-                  (title,), "projection")
-
-
-def _draw_projection(title, points, labels) -> bytes:
-    fig, ax = plt.subplots(figsize=(3.3, 3.0))
-    shown = ax.scatter(points[:, 0], points[:, 1], c=labels, cmap="tab10", s=3, vmin=-0.5,
-                       vmax=9.5, rasterized=True)
-    fig.colorbar(shown, ax=ax, ticks=range(10), label="class")
-    ax.set_xlabel("PC 1")
-    ax.set_ylabel("PC 2")
-    ax.set_title(title, fontsize=8)
-    fig.tight_layout()
     return to_png(fig)
 
 
@@ -529,14 +430,9 @@ DRAWINGS.update({
         _draw_manifold(labels[0], arrays["images"], labels[1], labels[2])),
     "latent_scatter": lambda labels, arrays: (
         _draw_latent_scatter(labels[0], arrays["means"], arrays["labels"], labels[1])),
-    "projection": lambda labels, arrays: (
-        _draw_projection(labels[0], arrays["points"], arrays["labels"])),
     "epoch_comparison": lambda labels, arrays: _draw_epoch_comparison(arrays, *labels),
     "loss_comparison": lambda labels, arrays: _draw_loss_comparison(arrays, *labels),
-    "validation_elbo": lambda labels, arrays: _draw_validation_elbo(labels[0], arrays),
-    "kl_estimates": lambda labels, arrays: _draw_kl_estimates(labels[0], arrays, labels[1]),
     "kl_per_dimension": lambda labels, arrays: _draw_kl_per_dimension(labels[0], arrays),
-    "log_likelihood_vs_k": lambda labels, arrays: _draw_log_likelihood_vs_k(labels[0], arrays),
 })
 
 

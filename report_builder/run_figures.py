@@ -11,16 +11,12 @@ import torch
 from . import evaluate as ev
 from .figures import (
     Figure,
-    plot_kl_estimates,
     plot_kl_per_dimension,
     plot_latent_scatter,
-    plot_log_likelihood_vs_k,
     plot_loss_curves,
     plot_manifold,
-    plot_projection,
     plot_reconstructions,
     plot_samples,
-    plot_validation_elbo,
 )
 
 N_RECONSTRUCTIONS = 5
@@ -102,59 +98,3 @@ def latent_scatter(name: str, run, measured: dict, evaluation) -> Figure:
 # What every encoder/decoder family can draw.
 ENCODER_DECODER = {"reconstructions": reconstructions, "samples": samples,
                    "loss_curves": loss_curves}
-
-
-# ---- likelihood figures: runs that measure an ELBO per epoch and by importance sampling --
-
-def validation_elbo(name: str, run, measured: dict, evaluation) -> Figure:
-    caption = (f"Run <code>{name}</code>, {run.label}: ELBO of the {measured['n_validation']} "
-               f"validation images after each epoch (one z per image, the same "
-               f"binarization every epoch), and of the training batches averaged over each "
-               f"epoch. Dashed: the course's target, {measured['course_target']:g} nats on full "
-               f"MNIST. Last epoch: {measured['final_val_elbo']:.1f} nats.")
-    return plot_validation_elbo(f"validation_elbo_{name}", caption, f"{run.label}: ELBO",
-                                np.asarray(measured["val_elbo"]),
-                                -np.asarray(run.epoch_means("loss")),
-                                measured["course_target"])
-
-
-def kl_estimates(name: str, run, measured: dict, evaluation) -> Figure:
-    caption = (f"Run <code>{name}</code>: the KL term of each training batch in closed form "
-               f"and as the single-sample Monte Carlo estimate log q(z|x) − log p(z) at the "
-               f"drawn z. Mean difference (Monte Carlo − closed form) over "
-               f"{len(run.history['kl'])} iterations: {measured['kl_difference']:.3f} ± "
-               f"{measured['kl_difference_se']:.3f} nats.")
-    return plot_kl_estimates(f"kl_estimates_{name}", caption, "KL(q(z|x) ‖ p(z)) per iteration",
-                             np.asarray(run.history["kl"]), np.asarray(run.history["kl_mc"]),
-                             run.iterations_per_epoch)
-
-
-def log_likelihood_vs_k(name: str, run, measured: dict, evaluation) -> Figure:
-    caption = (f"Run <code>{name}</code>: importance-sampled log p(x) of the {measured['n_test']}"
-               f" test images against the number K of samples from q(z|x) (the first K of the "
-               f"same {measured['k']}), and the ELBO of the same images "
-               f"({measured['test_elbo']:.1f} nats). Bars: standard error of the difference "
-               f"from the ELBO over images (the images' own spread cancels in it).")
-    return plot_log_likelihood_vs_k(f"log_likelihood_vs_k_{name}", caption,
-                                    "log p(x) estimate as K grows", np.asarray(measured["ks"]),
-                                    np.asarray(measured["estimates"]),
-                                    np.asarray(measured["gap_ses"]), measured["test_elbo"])
-
-
-# ---- representation figures: encoders trained without labels -------------------------
-
-@torch.no_grad()
-def representation(name: str, run, measured: dict, evaluation, features) -> Figure:
-    """The test images' features (`features(model, images)`, L2-normalized by the family)
-    projected on their two principal components."""
-    feats = features(run.model, evaluation.test_images).double()
-    centred = feats - feats.mean(0)
-    _, singular, vectors = torch.linalg.svd(centred, full_matrices=False)
-    points = (centred @ vectors[:2].t()).cpu().numpy()
-    explained = (singular[:2] ** 2 / (singular ** 2).sum()).cpu().numpy()
-    caption = (f"Run <code>{name}</code>, {run.label}: encoder features of the {len(points)} "
-               f"test images (L2-normalized) on their first two principal components "
-               f"({100 * explained.sum():.0f}% of the variance), coloured by class. Final kNN "
-               f"accuracy {100 * measured['final_knn_accuracy']:.1f}%.")
-    return plot_projection(f"representation_{name}", caption, run.label, points,
-                           evaluation.test_labels.cpu().numpy())

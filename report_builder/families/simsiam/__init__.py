@@ -26,7 +26,7 @@ the run; measures.py measures a trained run.
 """
 
 import math
-from functools import cache, partial
+from functools import cache
 from typing import Literal
 
 import kornia.augmentation as K
@@ -35,10 +35,10 @@ from pydantic import Field, field_validator
 from torch import nn
 from torch.nn import functional as F
 
-from ... import run_figures
 from ...errors import ReportBuilderError
 from ...train import Fit, as_float
 from .. import base
+from . import figures
 from .measures import measure
 from .network import SimSiam
 from .readout import effective_rank, encoded, features, knn_accuracy, outputs, spread
@@ -160,7 +160,7 @@ def label(config) -> str:
 
 FAMILY = base.Family(
     Params, build, label, measure, optimizers=optimizers, step=step,  # images: the default
-    figures={"representation": partial(run_figures.representation, features=features)},
+    figures={"representation": figures.representation},
     summary=(base.Column("kNN acc.", ("final_knn_accuracy",), ".3f"),
              base.Column("output rank", ("final_output_rank",), ".1f")),
     epoch_end=epoch_end, check_data=check_data,

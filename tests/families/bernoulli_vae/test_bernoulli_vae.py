@@ -9,9 +9,9 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from report_builder import evaluate as ev
 from report_builder.errors import ReportBuilderError
 from report_builder.families import bernoulli_vae as family
+from report_builder.families.bernoulli_vae import binarized, measures
 from report_builder.measure import Evaluation
 from report_builder.models.distributions import log_standard_normal
 from report_builder.models.mlp import MLPVAE
@@ -75,8 +75,8 @@ def test_importance_sampling_converges_to_the_exact_log_likelihood(tiny):
     model = MLPVAE(nz=1, hidden=(16,)).eval()
     x = family.binarize(as_float(tiny.test_images[:6]))
     exact = exact_log_likelihood(model, x)
-    weights = ev.importance_log_weights(model, x, 4000, seed=0)
-    estimates = {k: ev.importance_log_likelihood(weights, k) for k in (1, 4000)}
+    weights = measures.importance_log_weights(model, x, 4000, seed=0)
+    estimates = {k: measures.importance_log_likelihood(weights, k) for k in (1, 4000)}
     assert np.array_equal(estimates[1], weights[:, 0])  # one weight: its own log
     recon, kl = family.elbo_each(model, x, torch.Generator().manual_seed(0), samples=200)
     elbo = -(recon + kl).numpy()
@@ -88,7 +88,7 @@ def test_importance_sampling_converges_to_the_exact_log_likelihood(tiny):
 
 def test_a_trained_model_passes_the_check_with_log_likelihood_above_the_elbo(trained):
     run, evaluation = trained
-    measured = family.measure(run, evaluation)
+    measured = measures.measure(run, evaluation)
     assert measured["test_log_likelihood"] >= measured["test_elbo"]
     assert measured["gap"] > 0 and measured["gap_se"] > 0
     assert measured["estimates"][-1] > measured["estimates"][0]  # K = 200 above K = 1
@@ -106,7 +106,7 @@ class BatchDependentDecoder(MLPVAE):
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
         logits = super().decode_logits(z)
-        return torch.zeros_like(logits) if len(z) > family.EVAL_BATCH else logits
+        return torch.zeros_like(logits) if len(z) > binarized.EVAL_BATCH else logits
 
 
 def test_an_estimate_below_the_elbo_fails_the_build(trained):
@@ -114,12 +114,12 @@ def test_an_estimate_below_the_elbo_fails_the_build(trained):
     broken = BatchDependentDecoder(SMALL["nz"], SMALL["hidden"])
     broken.load_state_dict(run.model.state_dict())
     with pytest.raises(ReportBuilderError, match="below the ELBO .* a bug"):
-        family.measure(dataclasses.replace(run, models={"model": broken.eval()}), evaluation)
+        measures.measure(dataclasses.replace(run, models={"model": broken.eval()}), evaluation)
 
 
 def test_the_check_itself_passes_noise_and_refuses_a_clear_shortfall():
     rng = np.random.default_rng(0)
     elbo = rng.normal(-100, 5, 1000)
-    family.check_bound(elbo + rng.normal(0, 0.5, 1000), elbo)  # equal up to noise: passes
+    measures.check_bound(elbo + rng.normal(0, 0.5, 1000), elbo)  # equal up to noise: passes
     with pytest.raises(ReportBuilderError):
-        family.check_bound(elbo - 1 + rng.normal(0, 0.5, 1000), elbo)
+        measures.check_bound(elbo - 1 + rng.normal(0, 0.5, 1000), elbo)
