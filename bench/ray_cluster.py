@@ -50,7 +50,7 @@ def main() -> None:
     try:
         ray("start", "--address", head, "--num-cpus", "1")
         from report_builder.build import BuildOptions, build
-        from report_builder.jobs import SilentReporter
+        from report_builder.slices import SilentReporter
 
         scratch = Path(tempfile.mkdtemp())
         options = BuildOptions(problem=args.problem, out=scratch / "out",

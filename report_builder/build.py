@@ -26,13 +26,14 @@ from .data import Dataset, load_dataset, subset
 from .errors import ReportBuilderError
 from .estimate import RunEstimate, estimate, summary
 from .figures import Figure, save_figures
-from .jobs import Reporter, Request, TrainingPool, default_jobs
+from .jobs import TrainingPool, default_jobs
 from .measure import Evaluation
 from .noise import binomial_se
 from .plan import PlannedRun, planned_runs, record_build, record_started, run_plan
 from .render import render_report
 from .runs import Run, RunConfig, RunStore
 from .seeds import seed_spread
+from .slices import Reporter, Request
 from .spec import Spec, load_spec, with_profile
 from .train import as_float, resolve_device, resolve_precision
 

@@ -18,8 +18,8 @@ import torch
 from . import families
 from .data import Dataset
 from .files import atomic_write_json
-from .jobs import steps_per_epoch
 from .runs import RunConfig, RunStore
+from .slices import steps_per_epoch
 from .train import TrainConfig, train
 
 TIMED_STEPS = 8  # after two steps of warm-up (first-call allocations, oneDNN's kernels)

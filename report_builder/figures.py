@@ -54,10 +54,8 @@ def drawing(kind: str) -> Callable[[Drawing], Drawing]:
 
 
 def drawing_of(kind: str) -> Drawing:
-    if kind not in DRAWINGS:  # a family's own kind: its module registers it when imported
-        from . import families
-        for name in families.FAMILIES:
-            families.module(name)
+    """How `kind` is drawn. A family's own kinds are registered when its module is imported
+    (a build has imported its runs' families; `families.import_all` imports every one)."""
     if kind not in DRAWINGS:
         raise ValueError(f"unknown figure kind {kind!r}")
     return DRAWINGS[kind]

@@ -22,53 +22,21 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Protocol
 
 import torch
 
-from . import families
 from .data import Dataset
 from .processes import block_sigint_in_this_thread, sigint_blocked, sigint_held, stop_now
-from .runs import Progress, Run, RunConfig, RunStore, run_key
+from .runs import Progress, Run, RunStore, run_key
+from .slices import Reporter, Request, advance_slice, progress, pump, steps_per_epoch
 
 log = logging.getLogger(__name__)
-PROGRESS_EVERY = 5  # batches between progress messages from a worker
 # A slice is the fewest whole epochs of at least this many steps: one epoch (~40 s of a
 # worker on a 2-core CPU) of the 60k set, five epochs (~15 s) of the 5k offline default.
 SLICE_STEPS = 300
-
-
-class Reporter(Protocol):
-    def note(self, text: str) -> None: ...  # a line for the user, before the bars
-    def start(self, name: str, total: int, note: str) -> None: ...
-    def advance(self, name: str, completed: int, losses: dict[str, float]) -> None: ...
-    def finish(self, name: str, note: str) -> None: ...
-
-
-class SilentReporter:
-    def note(self, text): pass
-    def start(self, name, total, note): pass
-    def advance(self, name, completed, losses): pass
-    def finish(self, name, note): pass
-
-
-@dataclass(frozen=True)
-class Request:
-    name: str
-    config: RunConfig
-    retrain: bool = False
-
-
-def steps_per_epoch(config: RunConfig, n_images: int) -> int:
-    """Steps of one epoch: the family's iterations if it counts them, else batches."""
-    if (iterations := families.epoch_iterations(config.family)) is not None:
-        return iterations
-    full, rest = divmod(n_images, config.batch_size)
-    return full + (1 if rest > 1 else 0)
 
 
 def default_jobs() -> int:
@@ -159,7 +127,7 @@ class TrainingPool:
             status = self.store.advance(
                 request.name, request.config, self.data, self.device,
                 retrain=request.retrain, key=key,
-                on_batch=_progress(request, self.data, self.reporter.advance))
+                on_batch=progress(request, self.data, self.reporter.advance))
             done = self.training[key] = _done(status == "finished")
         trained_here = done is not None and done.result()  # re-raises a worker's error
         # Complete by now: verified by `submit`, or just committed by its trainer.
@@ -281,37 +249,9 @@ def _done(value) -> Future:
     return future
 
 
-def _progress(request: Request, data: Dataset,
-              advance: Callable[[str, int, dict], None]) -> Callable:
-    per_epoch = steps_per_epoch(request.config, len(data.train_labels))
-
-    def on_batch(epoch: int, step: int, losses: dict[str, float]) -> None:
-        if step % PROGRESS_EVERY == 0 or step == per_epoch - 1:
-            advance(request.name, epoch * per_epoch + step + 1, losses)
-
-    return on_batch
-
-
-def pump(take: Callable[[], list | None], reporter: Reporter) -> None:
-    """Hand the workers' progress messages to the reporter until `take` says it is over."""
-    while (messages := take()) is not None:
-        for message in messages:
-            reporter.advance(*message)
-
-
 def _train_one(root: Path, request: Request, key: str, data: Dataset, threads: int,
                max_epochs: int, messages) -> Progress:
     """Train at most `max_epochs` more epochs of one run, in a local worker process."""
     torch.set_num_threads(threads)
     logging.basicConfig(level=logging.WARNING)
     return advance_slice(RunStore(root), request, key, data, "cpu", max_epochs, messages)
-
-
-def advance_slice(store: RunStore, request: Request, key: str, data: Dataset, device: str,
-             max_epochs: int, messages) -> Progress:
-    def advance(name, completed, losses):
-        messages.put((name, completed, losses))
-
-    return store.advance(request.name, request.config, data, device, retrain=request.retrain,
-                         key=key, max_epochs=max_epochs,
-                         on_batch=_progress(request, data, advance))

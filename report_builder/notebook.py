@@ -47,8 +47,10 @@ class Report:
         return list(dict.fromkeys(names))
 
     def figure_png(self, name: str) -> bytes:
+        from . import families
         from .figures import redraw
 
+        families.import_all()  # each registers the kinds of figure it draws
         entry = self.manifest["figures"][name]
         with np.load(self.out / entry["arrays"]) as saved:
             arrays = {key: saved[key] for key in saved.files}

@@ -15,8 +15,8 @@ from . import families
 from .data import Dataset
 from .errors import ReportBuilderError
 from .files import atomic_write_bytes
-from .jobs import Reporter, Request, advance_slice, pump
 from .runs import Progress, RunStore
+from .slices import Reporter, Request, advance_slice, pump
 
 PROGRESS_EVERY_S = 0.25  # progress messages from a Ray task, seconds apart at least
 

@@ -14,9 +14,10 @@ from report_builder import jobs
 from report_builder.cli import app
 from report_builder.cluster import CONNECT_TIMEOUT_S, INSTALL, check_reachable
 from report_builder.errors import ReportBuilderError
-from report_builder.jobs import Request, SilentReporter, TrainingPool, steps_per_epoch
+from report_builder.jobs import TrainingPool
 from report_builder.runs import RunConfig, RunStore
 from report_builder.seeds import parse_seeds
+from report_builder.slices import Request, SilentReporter, steps_per_epoch
 
 
 def one_line_error(result, text: str) -> None:

@@ -9,10 +9,11 @@ from torch.nn import functional as F
 
 from report_builder.answers import render_answers
 from report_builder.evaluate import latent_manifold
-from report_builder.jobs import Request, SilentReporter, TrainingPool
+from report_builder.jobs import TrainingPool
 from report_builder.models.mlp import MLPVAE
 from report_builder.plan import run_plan
 from report_builder.runs import RunStore, run_key
+from report_builder.slices import Request, SilentReporter
 from report_builder.spec import load_spec, with_profile
 
 

@@ -3,8 +3,9 @@ import time
 import pytest
 
 from report_builder import jobs
-from report_builder.jobs import Request, TrainingPool, steps_per_epoch
+from report_builder.jobs import TrainingPool
 from report_builder.runs import RunConfig, RunStore
+from report_builder.slices import Request, steps_per_epoch
 
 
 class RecordingReporter:

@@ -122,6 +122,13 @@ def module(name: str) -> ModuleType:
     return importlib.import_module(f"{__name__}.{FAMILIES[name]}")
 
 
+def import_all() -> None:
+    """Import every family: what needs all their figure kinds registered (a notebook that
+    redraws a saved report's figures)."""
+    for name in FAMILIES:
+        module(name)
+
+
 def get(name: str) -> "Family":
     return module(name).FAMILY
 
