@@ -178,32 +178,6 @@ def digit_confidence(judge: Judge, images: torch.Tensor) -> np.ndarray:
 
 
 @torch.no_grad()
-def interpolate(model: nn.Module, start: torch.Tensor, end: torch.Tensor,
-                steps: int) -> torch.Tensor:
-    """Decode z_start + i/steps (z_end - z_start) for i = 0..steps-1, as the course defines."""
-    z_start, z_end = encode_mean(model, start[None])[0], encode_mean(model, end[None])[0]
-    weights = torch.arange(steps, device=z_start.device).float()[:, None] / steps
-    return model.decode(z_start + weights * (z_end - z_start))
-
-
-def path_statistics(row: np.ndarray, confidences: np.ndarray) -> dict[str, float]:
-    """Smoothness of an interpolation row (start image, decodings, end image).
-
-    `jump_ratio` is the largest pixel distance between neighbours over the mean one:
-    1 is an even morph, large values mean the path jumps.
-    """
-    flat = row.reshape(len(row), -1)
-    steps = np.linalg.norm(np.diff(flat, axis=0), axis=1) / np.sqrt(flat.shape[1])
-    inner = confidences[1:-1]  # the decodings only, not the two real images
-    return {
-        "jump_ratio": float(steps.max() / max(steps.mean(), 1e-12)),
-        "mean_step": float(steps.mean()),
-        "inner_confidence": float(inner.mean()),
-        "inner_min_confidence": float(inner.min()),
-    }
-
-
-@torch.no_grad()
 def posterior_means(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
     return torch.cat([encode_mean(model, chunk) for chunk in images.split(EVAL_BATCH)])
 

@@ -5,6 +5,7 @@ z_start + i/steps (z_end - z_start) are decoded, and the AE's path is set beside
 
 import numpy as np
 import torch
+from torch import nn
 
 from .. import evaluate as ev
 from ..data import Dataset
@@ -13,6 +14,32 @@ from ..figures import Figure, plot_interpolation
 from ..runs import Run
 from ..spec import Spec
 from ..train import as_float
+
+
+@torch.no_grad()
+def interpolate(model: nn.Module, start: torch.Tensor, end: torch.Tensor,
+                steps: int) -> torch.Tensor:
+    """Decode z_start + i/steps (z_end - z_start) for i = 0..steps-1, as the course defines."""
+    z_start, z_end = (ev.encode_mean(model, image[None])[0] for image in (start, end))
+    weights = torch.arange(steps, device=z_start.device).float()[:, None] / steps
+    return model.decode(z_start + weights * (z_end - z_start))
+
+
+def path_statistics(row: np.ndarray, confidences: np.ndarray) -> dict[str, float]:
+    """Smoothness of an interpolation row (start image, decodings, end image).
+
+    `jump_ratio` is the largest pixel distance between neighbours over the mean one:
+    1 is an even morph, large values mean the path jumps.
+    """
+    flat = row.reshape(len(row), -1)
+    steps = np.linalg.norm(np.diff(flat, axis=0), axis=1) / np.sqrt(flat.shape[1])
+    inner = confidences[1:-1]  # the decodings only, not the two real images
+    return {
+        "jump_ratio": float(steps.max() / max(steps.mean(), 1e-12)),
+        "mean_step": float(steps.mean()),
+        "inner_confidence": float(inner.mean()),
+        "inner_min_confidence": float(inner.min()),
+    }
 
 
 def pick_pair_images(data: Dataset, start: int, end: int, seed: int) -> tuple[int, int]:
@@ -39,11 +66,11 @@ def interpolate_pairs(spec: Spec, runs: dict[str, Run], data: Dataset, judge: ev
         pair_rows, pair_stats = {}, {"start_label": start_label, "end_label": end_label,
                                      "start_index": i, "end_index": j}
         for label, model in models.items():
-            decoded = ev.interpolate(model, start, end, setting.steps)
+            decoded = interpolate(model, start, end, setting.steps)
             row = torch.cat([start[None], decoded, end[None]])
             confidence = ev.digit_confidence(judge, row)
             pair_rows[label] = row.cpu().numpy()
-            pair_stats[label.lower()] = ev.path_statistics(pair_rows[label], confidence)
+            pair_stats[label.lower()] = path_statistics(pair_rows[label], confidence)
         rows.append(pair_rows)
         stats.append(pair_stats)
     return rows, stats
