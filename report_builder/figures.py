@@ -129,7 +129,9 @@ def plot_reconstructions(name, caption, title, originals: np.ndarray, recons: np
     return Figure(name, caption, arrays, (title,), "reconstructions")
 
 
-def _draw_reconstructions(title, originals, recons) -> bytes:
+@drawing("reconstructions")
+def _draw_reconstructions(labels, arrays) -> bytes:
+    title, originals, recons = labels[0], arrays["originals"], arrays["reconstructions"]
     fig, ax = plt.subplots(figsize=(0.75 * len(originals) + 1.0, 2.0))
     show_grid(ax, np.concatenate([originals, recons]), columns=len(originals))
     label_rows(ax, ["test image", "reconstruction"])
@@ -143,7 +145,9 @@ def plot_samples(name, caption, title, samples: np.ndarray, columns: int = 4) ->
                   (title, columns), "samples")
 
 
-def _draw_samples(title, samples, columns) -> bytes:
+@drawing("samples")
+def _draw_samples(labels, arrays) -> bytes:
+    (title, columns), samples = labels, arrays["samples"]
     rows = int(np.ceil(len(samples) / columns))
     fig, ax = plt.subplots(figsize=(0.7 * columns + 0.3, 0.7 * rows + 0.5))
     show_grid(ax, samples, columns)
@@ -168,7 +172,9 @@ def plot_loss_curves(name, caption, title, history: dict[str, list[float]],
 LOSS_LABELS = {"recon": "reconstruction (MSE per pixel)", "kl": "KL (nats per image)"}
 
 
-def _draw_loss_curves(title, history, iterations_per_epoch) -> bytes:
+@drawing("loss_curves")
+def _draw_loss_curves(labels, history) -> bytes:
+    title, iterations_per_epoch = labels
     panels = [(key, label) for key, label in LOSS_LABELS.items() if key in history]
     fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 2.4), squeeze=False)
     window = max(1, iterations_per_epoch // 4)
@@ -199,7 +205,9 @@ def plot_beta_search(name, caption, rungs: list[dict], chosen: float) -> Figure:
     return Figure(name, caption, arrays, rung_epochs, "beta_search")
 
 
-def _draw_beta_search(arrays, rung_epochs, chosen) -> bytes:
+@drawing("beta_search")
+def _draw_beta_search(labels, arrays) -> bytes:
+    rung_epochs, chosen = tuple(labels), float(arrays["chosen"])
     fig, (left, right) = plt.subplots(1, 2, figsize=(6.8, 2.7))
     for ax, field, label in ((left, "frechet", "Fréchet distance of samples"),
                              (right, "test_mse", "test reconstruction MSE")):
@@ -235,7 +243,9 @@ def plot_interpolation(name, caption, title, rows: dict[str, np.ndarray]) -> Fig
                   "interpolation")
 
 
-def _draw_interpolation(title, rows) -> bytes:
+@drawing("interpolation")
+def _draw_interpolation(labels, rows) -> bytes:
+    title = labels[0]
     n_columns = len(next(iter(rows.values())))
     fig, ax = plt.subplots(figsize=(0.8 * n_columns + 0.6, 0.8 * len(rows) + 0.6))
     show_grid(ax, np.concatenate(list(rows.values())), columns=n_columns)
@@ -263,12 +273,14 @@ def manifold_ticks(size: int, limit: float) -> tuple[np.ndarray, list[str]]:
     return (values + limit) / (2 * limit) * (size - 1), [f"{value:g}" for value in values]
 
 
-def _draw_manifold(title, images, size, limit) -> bytes:
+@drawing("manifold")
+def _draw_manifold(labels, arrays) -> bytes:
+    (title, size, limit), images = labels, arrays["images"]
     fig, ax = plt.subplots(figsize=(4.6, 4.8))
     ax.imshow(montage(images, size), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-    tiles, labels = manifold_ticks(size, limit)
-    ax.set_xticks(tiles * TILE + 13.5, labels)  # 13.5: the centre of a tile's 28 pixels
-    ax.set_yticks((size - 1 - tiles) * TILE + 13.5, labels)  # z2 grows upwards
+    tiles, ticks = manifold_ticks(size, limit)
+    ax.set_xticks(tiles * TILE + 13.5, ticks)  # 13.5: the centre of a tile's 28 pixels
+    ax.set_yticks((size - 1 - tiles) * TILE + 13.5, ticks)  # z2 grows upwards
     ax.set_xlabel("z₁")
     ax.set_ylabel("z₂")
     ax.set_title(title)
@@ -283,7 +295,9 @@ def plot_latent_scatter(name, caption, title, means: np.ndarray, labels: np.ndar
                   "latent_scatter")
 
 
-def _draw_latent_scatter(title, means, labels, limit) -> bytes:
+@drawing("latent_scatter")
+def _draw_latent_scatter(figure_labels, arrays) -> bytes:
+    (title, limit), means, labels = figure_labels, arrays["means"], arrays["labels"]
     fig, ax = plt.subplots(figsize=(3.6, 3.2))
     points = ax.scatter(means[:, 0], means[:, 1], c=labels, cmap="tab10", s=3, vmin=-0.5,
                         vmax=9.5, rasterized=True)
@@ -308,8 +322,9 @@ def plot_loss_comparison(name, caption, curves: dict[str, np.ndarray], runs: lis
                   "loss_comparison")
 
 
-def _draw_loss_comparison(curves, runs, run_labels, part_labels, parts,
-                          iterations_per_epoch) -> bytes:
+@drawing("loss_comparison")
+def _draw_loss_comparison(labels, curves) -> bytes:
+    runs, run_labels, part_labels, parts, iterations_per_epoch = labels
     fig, axes = plt.subplots(1, len(parts), figsize=(max(6.0, 2.45 * len(parts) + 0.4), 2.7),
                              squeeze=False)
     window = max(1, iterations_per_epoch // 4)
@@ -343,7 +358,9 @@ def plot_epoch_comparison(name, caption, series: dict[str, np.ndarray], runs: li
                   "epoch_comparison")
 
 
-def _draw_epoch_comparison(arrays, runs, run_labels, titles, names, reference_labels) -> bytes:
+@drawing("epoch_comparison")
+def _draw_epoch_comparison(labels, arrays) -> bytes:
+    runs, run_labels, titles, names, reference_labels = labels
     fig, axes = plt.subplots(1, len(names), figsize=(3.3 * len(names), 2.7), squeeze=False)
     for ax, series, title, reference in zip(axes[0], names, titles, reference_labels,
                                             strict=True):
@@ -399,7 +416,9 @@ def plot_kl_per_dimension(name, caption, title, kl: np.ndarray, floor: float) ->
     return Figure(name, caption, arrays, (title,), "kl_per_dimension")
 
 
-def _draw_kl_per_dimension(title, arrays) -> bytes:
+@drawing("kl_per_dimension")
+def _draw_kl_per_dimension(labels, arrays) -> bytes:
+    title = labels[0]
     fig, ax = plt.subplots(figsize=(4.6, 2.6))
     kl, floor = arrays["kl"], float(arrays["floor"])
     shown = np.maximum(kl, floor / 100)  # a dimension at exactly the prior still gets a bar
@@ -413,25 +432,6 @@ def _draw_kl_per_dimension(title, arrays) -> bytes:
     ax.set_title(title)
     fig.tight_layout()
     return to_png(fig)
-
-
-# The kinds this module draws, each from a figure's labels and arrays.
-DRAWINGS.update({
-    "reconstructions": lambda labels, arrays: (
-        _draw_reconstructions(labels[0], arrays["originals"], arrays["reconstructions"])),
-    "samples": lambda labels, arrays: _draw_samples(labels[0], arrays["samples"], labels[1]),
-    "loss_curves": lambda labels, arrays: _draw_loss_curves(labels[0], arrays, labels[1]),
-    "beta_search": lambda labels, arrays: (
-        _draw_beta_search(arrays, tuple(labels), float(arrays["chosen"]))),
-    "interpolation": lambda labels, arrays: _draw_interpolation(labels[0], arrays),
-    "manifold": lambda labels, arrays: (
-        _draw_manifold(labels[0], arrays["images"], labels[1], labels[2])),
-    "latent_scatter": lambda labels, arrays: (
-        _draw_latent_scatter(labels[0], arrays["means"], arrays["labels"], labels[1])),
-    "epoch_comparison": lambda labels, arrays: _draw_epoch_comparison(arrays, *labels),
-    "loss_comparison": lambda labels, arrays: _draw_loss_comparison(arrays, *labels),
-    "kl_per_dimension": lambda labels, arrays: _draw_kl_per_dimension(labels[0], arrays),
-})
 
 
 def redraw(kind: str, labels: list, arrays: dict[str, np.ndarray]) -> bytes:

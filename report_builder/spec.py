@@ -249,11 +249,11 @@ class Spec(Strict):
                 raise ValueError(f"figure {figure.kind!r} without runs must be the figure of a "
                                  f"section of this spec: {', '.join(present) or 'none here'}")
             return
-        joint = {self.family_of(run) for run in figure.runs}
-        if figure.kind in families.get(self.family_of(figure.runs[0])).joint_figures and len(
-                joint) > 1:
+        of_families = {self.family_of(run) for run in figure.runs}
+        first = families.get(self.family_of(figure.runs[0]))
+        if figure.kind in first.joint_figures and len(of_families) > 1:
             raise ValueError(f"figure {figure.kind!r} draws runs of one family together; "
-                             f"{', '.join(figure.runs)} are of {', '.join(sorted(joint))}")
+                             f"{', '.join(figure.runs)} are of {', '.join(sorted(of_families))}")
         for run in figure.runs:
             kinds = families.get(self.family_of(run)).kinds
             if figure.kind not in kinds:

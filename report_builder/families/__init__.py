@@ -97,9 +97,20 @@ def training_modules(family: str) -> list[str]:
 
 def trains(module_name: str) -> bool:
     """Whether edits to the module can change trained weights."""
-    in_family_folder = module_name.startswith(f"{__name__}.") and module_name.count(".") >= 3
-    return module_name not in NOT_TRAINING and not (
-        in_family_folder and module_name.rsplit(".", 1)[1] in PRESENTATION)
+    folder, _, leaf = module_name.rpartition(".")
+    in_family_folder = folder.startswith(f"{__name__}.")
+    return module_name not in NOT_TRAINING and not (in_family_folder and leaf in PRESENTATION)
+
+
+def imported_by(module_name: str) -> list[str]:
+    """The module and every package module it imports, transitively."""
+    todo, seen = [module_name], set()
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo += sorted(package_imports(name))
+    return sorted(seen)
 
 
 @cache
@@ -112,8 +123,9 @@ def code_version(family: str) -> str:
 @cache
 def measure_version(family: str, measured_by: str) -> str:
     """What a run's cached metrics know of the code that measured them: the family's
-    module, the shared measurements and the module of the measuring function."""
-    names = sorted({module(family).__name__, *MEASUREMENT, measured_by})
+    module, the shared measurements, and the module of the measuring function with all it
+    imports (a folder's sampler, say, which is not training code)."""
+    names = sorted({module(family).__name__, *MEASUREMENT, *imported_by(measured_by)})
     return sha256_bytes("".join(source(name) for name in names).encode())[:8]
 
 

@@ -19,7 +19,7 @@ from ...numbers import epochs
 from ...train import Fit
 from .. import base
 from . import figures, measures
-from .schedule import process
+from .schedule import process, to_signed
 from .unet import UNet
 
 
@@ -39,11 +39,6 @@ def build(params: Params) -> dict[str, torch.nn.Module]:
 
 def optimizers(models, params: Params, lr: float) -> dict[str, torch.optim.Optimizer]:
     return base.adam({"model": models["model"]}, params, lr)
-
-
-def to_signed(images: torch.Tensor) -> torch.Tensor:
-    """[0, 1] -> [−1, 1], the range the forward process ends in N(0, I) from."""
-    return images * 2 - 1
 
 
 def step(models, optimizers, batch, params: Params, fit: Fit) -> dict[str, torch.Tensor]:

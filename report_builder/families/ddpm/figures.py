@@ -8,8 +8,9 @@ import numpy as np
 import torch
 
 from ...figures import Figure, drawing, label_rows, montage, show_grid, smooth, to_png
-from .sampling import Denoiser, ddim_samples, ddpm_samples, to_unit
+from .sampling import Denoiser, ddim_samples, ddpm_samples
 from .schedule import process as process_of
+from .schedule import to_signed, to_unit
 
 SHOWN = 8  # samples per sampler
 TRAJECTORY_SAMPLES = 4
@@ -28,7 +29,7 @@ def _starts(evaluation, n: int) -> tuple[torch.Tensor, torch.Generator]:
 def forward_process(names, runs, measured, evaluation) -> Figure:
     """One test image noised by each run's schedule at the assignment's t (the same noise),
     and ᾱ_t of each schedule."""
-    image = evaluation.test_images[:1].cpu() * 2 - 1
+    image = to_signed(evaluation.test_images[:1].cpu())
     noise = torch.randn(image.shape, generator=torch.Generator().manual_seed(evaluation.seed))
     strips, alpha_bars = [], []
     for name in names:
@@ -122,13 +123,11 @@ def samples(name, run, measured, evaluation) -> Figure:
     100, 50, 20 and 10."""
     process, eps = process_of(run.config.params.schedule, run.config.params.steps), Denoiser(run)
     start, generator = _starts(evaluation, SHOWN)
+    few = sorted(measured["ddim_steps"], reverse=True)  # DDIM's step counts, most first
     rows = [ddpm_samples(eps, process, start, generator, [])[0]]
-    rows += [ddim_samples(eps, process, start, steps)
-             for steps in sorted(measured["ddim_steps"], reverse=True)]
-    names = [f"DDPM, {process.steps}"] + [f"DDIM, {steps}" for steps in
-                                          sorted(measured["ddim_steps"], reverse=True)]
-    fids = [measured["ddpm"]] + [measured["ddim"][str(steps)] for steps in
-                                 sorted(measured["ddim_steps"], reverse=True)]
+    rows += [ddim_samples(eps, process, start, steps) for steps in few]
+    names = [f"DDPM, {process.steps}"] + [f"DDIM, {steps}" for steps in few]
+    fids = [measured["ddpm"]] + [measured["ddim"][str(steps)] for steps in few]
     scores = "; ".join(f"{row} steps {fid['frechet']:.1f} ± {fid['frechet_se']:.1f}"
                        for row, fid in zip(names, fids, strict=True))
     caption = (f"Run <code>{name}</code>, {run.label}: {SHOWN} samples per sampler, each column "

@@ -12,8 +12,8 @@ import torch
 
 from ... import evaluate as ev
 from ...noise import mean_and_se
-from .sampling import Denoiser, ddim_samples, ddpm_samples, to_unit
-from .schedule import Process
+from .sampling import Denoiser, ddim_samples, ddpm_samples
+from .schedule import Process, to_signed, to_unit
 from .schedule import process as process_of
 
 DDIM_STEPS = (10, 20, 50, 100)  # the few-step samplers compared with all T steps
@@ -58,7 +58,7 @@ def loss_per_bucket(eps: Denoiser, process: Process, images: torch.Tensor,
     each tenth of the T steps; and the error of x̂_0 it implies, (1 − ᾱ_t)/ᾱ_t times as
     large: what predicting x_0 directly would have to get right at that noise level."""
     generator = torch.Generator().manual_seed(seed)
-    x0, width = images * 2 - 1, process.steps // BUCKETS
+    x0, width = to_signed(images), process.steps // BUCKETS
     rows = []
     for bucket in range(BUCKETS):
         t = torch.randint(bucket * width + 1, (bucket + 1) * width + 1, (len(x0),),

@@ -24,11 +24,6 @@ import torch
 from .schedule import Process
 
 
-def to_unit(x: torch.Tensor) -> torch.Tensor:
-    """[−1, 1] -> [0, 1], clipped: what the judge and the figures read."""
-    return ((x + 1) / 2).clamp(0, 1)
-
-
 def predicted_x0(process: Process, x: torch.Tensor, t: int, eps: torch.Tensor) -> torch.Tensor:
     """x̂_0 from x_t and the predicted noise, clipped to the pixel range."""
     a = float(process.alpha_bar[t])

@@ -63,6 +63,16 @@ class Process:
         return a.sqrt() * x0 + (1 - a).sqrt() * noise
 
 
+def to_signed(images: torch.Tensor) -> torch.Tensor:
+    """[0, 1] -> [−1, 1], the range the forward process ends in N(0, I) from."""
+    return images * 2 - 1
+
+
+def to_unit(x: torch.Tensor) -> torch.Tensor:
+    """[−1, 1] -> [0, 1], clipped: what the judge and the figures read."""
+    return ((x + 1) / 2).clamp(0, 1)
+
+
 @cache
 def process(schedule: Schedule, steps: int) -> Process:
     """The schedule's process, made once."""

@@ -7,8 +7,18 @@ import numpy as np
 
 from ... import evaluate as ev
 from ...figures import TILE, Figure, drawing, plot_interpolation, show_grid, smooth, to_png
-from . import measures
-from .measures import EPSILON, MEASURED_PAIRS, PAIRS, SHOWN_DIMS, paths, perturbed
+from .measures import (
+    EPSILON,
+    GRID_SEED,
+    MEASURED_PAIRS,
+    PAIRS,
+    SHOWN_DIMS,
+    generate,
+    generator_at,
+    latents,
+    paths,
+    perturbed,
+)
 
 GRID = 16  # samples per cell: a 4x4 grid
 GAN_PANELS = {  # panel title: the loss parts it shows
@@ -108,9 +118,9 @@ def samples_over_training(names: list[str], runs: dict, measured: dict[str, dict
     arrays = {"iterations": np.asarray(iterations)}
     for name in names:
         run = runs[name]
-        z = measures.latents(GRID, run.config.params.nz, measures.GRID_SEED)
+        z = latents(GRID, run.config.params.nz, GRID_SEED)
         arrays[f"samples/{name}"] = np.stack([
-            measures.generate(measures.generator_at(run, iteration, device), z)
+            generate(generator_at(run, iteration, device), z)
             .cpu().numpy() for iteration in iterations])
     caption = (f"Samples of each loss's generator at every kept snapshot (rows: generator "
                f"iterations; iteration 0 is the untrained generator), the same {GRID} draws "

@@ -33,7 +33,6 @@ import kornia.augmentation as K
 import torch
 from pydantic import Field, field_validator
 from torch import nn
-from torch.nn import functional as F
 
 from ...errors import ReportBuilderError
 from ...train import Fit, as_float
@@ -41,7 +40,15 @@ from .. import base
 from . import figures
 from .measures import measure
 from .network import SimSiam
-from .readout import effective_rank, encoded, features, knn_accuracy, outputs, spread
+from .readout import (
+    as_features,
+    effective_rank,
+    encoded,
+    features,
+    knn_accuracy,
+    outputs,
+    spread,
+)
 
 Augmentation = Literal["crop", "affine", "noise", "blur"]
 
@@ -143,7 +150,7 @@ def epoch_end(models, params: Params, data, fit: Fit) -> dict[str, float]:
     with fit.autocast:
         memory = features(net, train)
     test_encoded = encoded(net, test)  # once, for the kNN queries and the outputs
-    accuracy = knn_accuracy(memory, labels[0], F.normalize(test_encoded.float(), dim=1),
+    accuracy = knn_accuracy(memory, labels[0], as_features(test_encoded),
                             labels[1], params.knn_k, params.knn_temperature)
     z = outputs(net, test, test_encoded)
     return {"knn_accuracy": accuracy, "output_std": spread(z), "output_rank": effective_rank(z)}

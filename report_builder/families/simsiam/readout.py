@@ -22,7 +22,12 @@ def encoded(net: SimSiam, images: torch.Tensor) -> torch.Tensor:
 
 def features(net: SimSiam, images: torch.Tensor) -> torch.Tensor:
     """L2-normalized encoder features of images, in eval mode."""
-    return F.normalize(encoded(net, images).float(), dim=1)
+    return as_features(encoded(net, images))
+
+
+def as_features(encoder_output: torch.Tensor) -> torch.Tensor:
+    """The encoder's output as kNN and the feature rank read it: fp32, L2-normalized."""
+    return F.normalize(encoder_output.float(), dim=1)
 
 
 @torch.no_grad()
@@ -102,4 +107,4 @@ def collapse(net: SimSiam, images: torch.Tensor) -> dict[str, float]:
     encoder_output = encoded(net, images)
     z = outputs(net, images, encoder_output)
     return {"output_std": spread(z), "output_rank": effective_rank(z),
-            "feature_rank": effective_rank(F.normalize(encoder_output.float(), dim=1))}
+            "feature_rank": effective_rank(as_features(encoder_output))}

@@ -150,3 +150,24 @@ def test_a_ddim_step_explains_x_t_and_x_prev_by_one_clipped_x_0_and_one_noise():
     noise = (sampling.ddim_step(process, x, t, previous, eps) - math.sqrt(a_prev) * x0) / \
         math.sqrt(1 - a_prev)
     assert torch.allclose(math.sqrt(a) * x0 + math.sqrt(1 - a) * noise, x, atol=1e-4)
+
+
+def test_editing_the_sampler_remeasures_without_retraining(monkeypatch):
+    from report_builder import families
+
+    measures_module = "report_builder.families.ddpm.measures"
+    families.code_version.cache_clear()
+    families.measure_version.cache_clear()
+    before = families.code_version("ddpm"), families.measure_version("ddpm", measures_module)
+    original = families.source
+    monkeypatch.setattr(families, "source", lambda name: original(name) + (
+        "\n# edited\n" if name == "report_builder.families.ddpm.sampling" else ""))
+    families.code_version.cache_clear()
+    families.measure_version.cache_clear()
+    try:
+        after = families.code_version("ddpm"), families.measure_version("ddpm", measures_module)
+    finally:
+        families.code_version.cache_clear()
+        families.measure_version.cache_clear()
+    assert after[0] == before[0]  # the trained runs stay cached
+    assert after[1] != before[1]  # their metrics are measured again
