@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/gan_speed.py          # --turns N, --iterations N, --threads N
 
-Both loops train the same networks (report_builder.models.gan, batch 64, fp32) with the
+Both loops train the same networks (report_builder.families.gan.networks, batch 64, fp32) with the
 same losses. The plain loop is what a course notebook does: torchvision's
 `datasets.MNIST` (here the offline default's 4,000 training digits written as IDX files)
 with `ToTensor`, a DataLoader (shuffle, default workers), separate discriminator passes

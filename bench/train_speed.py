@@ -31,7 +31,7 @@ from torchvision import transforms
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from report_builder import families  # noqa: E402
 from report_builder.data import load_dataset  # noqa: E402
-from report_builder.models.conv import (  # noqa: E402
+from report_builder.families.autoencoding.conv import (  # noqa: E402
     AutoEncoder,
     Conv2dMatmulGrad,
     Conv2dToPoint,

@@ -16,7 +16,7 @@ import jinja2
 import markdown
 
 from .errors import ReportBuilderError
-from .evaluate import CONFIDENT, PRIOR_KL  # drafts may quote the thresholds
+from .evaluate import CONFIDENT  # drafts may quote the judge's threshold
 from .noise import Difference, binomial_se, independent, paired, paired_values, standard_error
 from .numbers import NUMBER, epochs, significant
 from .spec import ROOT, Spec
@@ -113,11 +113,11 @@ def render_answer(folder: Path, question: str, context: dict) -> dict:
 
 
 def answer_context(numbers: dict) -> dict:
-    """What a draft sees: the build's numbers (runs, search, judge, data, ...), the data
-    set's words for an image, the judge's confidence threshold and the KL under which a
-    latent dimension sits at the prior."""
-    return {**numbers, "words": words_for(numbers["data"]["name"]), "confident": CONFIDENT,
-            "prior_kl": PRIOR_KL}
+    """What a draft sees: the build's numbers (runs, judge, data, ...), each analysis's
+    under its name (`beta_search`, `interpolation`), the data set's words for an image and
+    the judge's confidence threshold."""
+    return {**numbers, **numbers.get("analyses", {}), "words": words_for(numbers["data"]["name"]),
+            "confident": CONFIDENT}
 
 
 def render_answers(spec: Spec, numbers: dict, allow_long: bool = False,

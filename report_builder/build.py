@@ -14,12 +14,13 @@ seed's, with the spread of its quoted numbers over the seeds (seeds.py).
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from . import analyses, families
 from . import evaluate as ev
-from . import families
-from .analyses import beta_search, compare_epochs, compare_losses, interpolation
+from .analyses.base import Finding, Inputs
 from .answers import render_answers
 from .cluster import cluster_for
 from .data import Dataset, load_dataset, subset
@@ -29,7 +30,14 @@ from .figures import Figure, save_figures
 from .jobs import TrainingPool, default_jobs
 from .measure import Evaluation
 from .noise import binomial_se
-from .plan import PlannedRun, planned_runs, record_build, record_started, run_plan
+from .plan import (
+    PlannedRun,
+    planned_runs,
+    planners,
+    record_build,
+    record_started,
+    run_plan,
+)
 from .render import render_report
 from .runs import Run, RunConfig, RunStore
 from .seeds import seed_spread
@@ -65,6 +73,7 @@ class BuildResult:
     runs: dict[str, Run]
     numbers: dict
     seconds: float
+    headlines: list[str] = field(default_factory=list)  # the analyses' lines of the summary
     cluster: str | None = None  # the Ray cluster the runs trained on, described
     nodes: dict[str, list[str]] = field(default_factory=dict)  # Ray: run -> slices' nodes
     later_seeds: dict[int, dict[str, Run]] = field(default_factory=dict)  # --seeds: the rest
@@ -78,7 +87,7 @@ class Measured:
     runs: dict[str, Run]
     numbers: dict
     evaluation: Evaluation
-    interpolation_rows: list[dict]
+    findings: dict[str, Finding]  # each analysis's, by name
 
 
 def build(options: BuildOptions, reporter: Reporter) -> BuildResult:
@@ -112,13 +121,12 @@ def build(options: BuildOptions, reporter: Reporter) -> BuildResult:
     if len(seeds) > 1:  # the later seeds' drafts say where each of their numbers stands
         later = [render_answers(spec, m.numbers, allow_long=True) for m in measured[1:]]
         numbers["seeds"] = seed_spread(measured, [answers, *later])
-    figures = draw_figures(spec, first.runs, numbers, first.evaluation,
-                           first.interpolation_rows)
+    figures = draw_figures(spec, first.runs, numbers, first.evaluation, first.findings)
     figure_files = save_figures(figures, options.out / "figures")
     pdf = render_report(spec, options, numbers, answers, figure_files, first.runs)
     return BuildResult(pdf, first.runs, numbers, time.perf_counter() - started,
-                       cluster.describe() if cluster else None, nodes,
-                       {m.seed: m.runs for m in measured[1:]})
+                       headlines(spec, numbers), cluster.describe() if cluster else None,
+                       nodes, {m.seed: m.runs for m in measured[1:]})
 
 
 def train_and_measure(spec: Spec, options: BuildOptions, seeds: tuple[int, ...],
@@ -144,35 +152,35 @@ def request(options: BuildOptions, name: str, run_config: RunConfig) -> Request:
 def measure(spec: Spec, options: BuildOptions, seed: int, pool, store: RunStore, data: Dataset,
             device: str, precision: str) -> Measured:
     """Train (or load) one seed's runs and measure them: the numbers a report quotes."""
-    # The judge and the search's chain (grid, kept betas, tuned run) have priority; the
-    # fixed runs fill workers whenever the chain is waiting on something.
+    # The judge and the planners' chains (a search's rungs and tuned run) have priority;
+    # the fixed runs fill workers whenever a chain is waiting on something.
     plan = run_plan(spec, seed, precision)
     record_started(store, spec, options.profile, data, seed, precision, plan)
     first = [name for name in plan if name not in spec.runs]
     test_images = as_float(data.test_images, device)
     pool.submit([request(options, name, plan[name]) for name in first])
     pool.submit([request(options, name, plan[name]) for name in spec.runs], priority=1)
-    runs = pool.wait(first)
+    runs = pool.wait(["classifier"] if spec.classifier else [])
     judge = (ev.make_judge(runs["classifier"].model, test_images, data.test_labels)
              if spec.classifier else None)
     evaluation = Evaluation(store, judge, runs["classifier"].key if judge else "no-judge",
                             data, test_images, data.test_labels, spec.samples, seed + 1)
-    search_table, kept = None, []
-    if spec.beta_search:
-        def decided_request(name: str, config: RunConfig) -> Request:
-            record_started(store, spec, options.profile, data, seed, precision, {name: config})
-            return request(options, name, config)
 
-        search_table, kept, decided = beta_search.search(
-            spec, seed, precision, pool, runs, evaluation, decided_request)
-        plan |= decided
+    def decided_request(name: str, config: RunConfig) -> Request:
+        record_started(store, spec, options.profile, data, seed, precision, {name: config})
+        return request(options, name, config)
+
+    trainer = PoolTrainer(pool, runs, set(plan), decided_request)
+    findings, decisions = {}, {}
+    for name, section, planner in planners(spec):
+        decision = planner.decide(section, spec, seed, precision, trainer, evaluation)
+        plan |= decision.runs
+        findings[name], decisions[name] = Finding(decision.numbers), decision.record
     runs.update(pool.wait([name for name in plan if name not in runs]))
     record_build(store, spec, options.profile, data, seed, precision, plan,
-                 {name: run.key for name, run in runs.items()}, kept,
-                 search_table["chosen"] if search_table else None)
+                 {name: run.key for name, run in runs.items()}, decisions)
 
     # Each run measured by its family, then the analyses that combine runs.
-    report_runs = [*spec.runs, *([spec.beta_search.run] if spec.beta_search else [])]
     numbers = {
         "problem": spec.problem,
         "profile": options.profile,
@@ -181,17 +189,43 @@ def measure(spec: Spec, options: BuildOptions, seed: int, pool, store: RunStore,
         "precision": precision,
         "data": data.describe(),
         "judge": judge and judge_numbers(spec, judge, data, device),
-        "runs": {name: evaluation.metrics(runs[name]) for name in report_runs},
-        "search": search_table,
+        "runs": {name: evaluation.metrics(runs[name]) for name in spec.report_runs()},
         "samples_scored": spec.samples,
         "test_spread": ev.spread(test_images),
     }
-    interpolation_rows, numbers["interpolation"], numbers["paths"] = [], [], {}
-    if spec.interpolation:
-        interpolation_rows, numbers["interpolation"] = interpolation.interpolate_pairs(
-            spec, runs, data, judge, device, seed)
-        numbers["paths"] = interpolation.path_means(numbers["interpolation"])
-    return Measured(seed, runs, numbers, evaluation, interpolation_rows)
+    for name, section in spec.analyses.items():
+        measure = analyses.get(name).measure
+        if measure is not None:
+            findings[name] = measure(Inputs(section, runs, numbers["runs"], evaluation, seed))
+    numbers["analyses"] = {name: finding.numbers for name, finding in findings.items()}
+    return Measured(seed, runs, numbers, evaluation, findings)
+
+
+@dataclass
+class PoolTrainer:
+    """How a planner has runs trained: on the build's pool, each recorded as in use first."""
+
+    pool: object
+    runs: dict[str, Run]
+    submitted: set[str]
+    request: Callable[[str, RunConfig], Request]  # recording the run as started
+
+    def train(self, configs: dict[str, RunConfig]) -> dict[str, Run]:
+        self.queue(configs)
+        self.runs.update(self.pool.wait(list(configs)))
+        return {name: self.runs[name] for name in configs}
+
+    def queue(self, configs: dict[str, RunConfig]) -> None:
+        fresh = {name: config for name, config in configs.items() if name not in self.submitted}
+        self.pool.submit([self.request(name, config) for name, config in fresh.items()])
+        self.submitted |= set(fresh)
+
+
+def headlines(spec: Spec, numbers: dict) -> list[str]:
+    """What the analyses put in the build's summary (a search's pick)."""
+    return [analyses.get(name).headline(numbers["analyses"][name])
+            for name in spec.analyses
+            if analyses.get(name).headline and name in numbers["analyses"]]
 
 
 def jobs_for(jobs: int | None, spec: Spec, cluster, device: str) -> int:
@@ -301,21 +335,16 @@ def load_data(spec: Spec, options: BuildOptions) -> Dataset:
 
 
 def draw_figures(spec: Spec, runs: dict[str, Run], numbers: dict, evaluation: Evaluation,
-                 interpolation_rows: list[dict]) -> list[Figure]:
+                 findings: dict[str, Finding]) -> list[Figure]:
     """The spec's figures in its order: a run's by its family, an analysis's (a figure
     without runs, of a section the spec checked it has) by the analysis."""
     measured = numbers["runs"]
-    analyses = {
-        "beta_search": lambda: [beta_search.figure(numbers["search"])],
-        "interpolation": lambda: interpolation.figures(spec, interpolation_rows,
-                                                       numbers["interpolation"]),
-        "compare_losses": lambda: [compare_losses.figure(spec, runs)],
-        "compare_epochs": lambda: [compare_epochs.figure(spec, runs, measured)],
-    }
     figures = []
     for figure in spec.figures:
         if not figure.runs:
-            figures += analyses[figure.kind]()
+            inputs = Inputs(spec.analyses[figure.kind], runs, measured, evaluation,
+                            numbers["seed"])
+            figures += analyses.get(figure.kind).figures(inputs, findings.get(figure.kind))
             continue
         family = runs[figure.runs[0]].family
         if figure.kind in family.joint_figures:  # one figure of the runs listed

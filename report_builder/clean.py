@@ -92,7 +92,7 @@ def _current_keys(record: dict) -> set[str]:
     spec = with_profile(load_spec(record["problem"]), record["profile"])
     configs = run_plan(spec, record["seed"], record["precision"])
     configs |= decided_plan(spec, record["seed"], record["precision"],
-                            record.get("kept_betas", []), record.get("chosen_beta"))
+                            record.get("decisions", {}))
     return {run_key(config, record["data"]) for config in configs.values()}
 
 

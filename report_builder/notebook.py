@@ -47,10 +47,11 @@ class Report:
         return list(dict.fromkeys(names))
 
     def figure_png(self, name: str) -> bytes:
-        from . import families
+        from . import analyses, families
         from .figures import redraw
 
-        families.import_all()  # each registers the kinds of figure it draws
+        families.import_all()  # each registers the kinds of figure it draws,
+        analyses.import_all()  # and each analysis its own
         entry = self.manifest["figures"][name]
         with np.load(self.out / entry["arrays"]) as saved:
             arrays = {key: saved[key] for key in saved.files}
@@ -65,7 +66,7 @@ class Report:
 
     def load_run(self, name: str):
         """The trained model of a run, loaded from the run cache; for a run of several
-        networks (a GAN's generator and discriminator), a dict of them by name."""
+        networks (a generator and a critic, say), a dict of them by name."""
         from .runs import RunConfig, RunStore
 
         run = self.manifest["runs"][name]
@@ -151,21 +152,26 @@ def export_notebook(out: Path, path: Path, cache_dir: Path) -> Path:
         cells.append(_code_cell(f"report.text({section!r})", _printed(report.text, section)))
         for name in report.figures_in(section):
             cells.append(_code_cell(f"report.figure({name!r})", _figure_outputs(report, name)))
-    search = manifest["spec"].get("beta_search")
-    if search is None:
-        return _write(cells, path)
-    tuned = search["run"]
-    cells.append(nbformat.v4.new_markdown_cell(
-        f"## The best-tuned VAE\n\nLoaded from the run cache (β = {manifest['tuned_beta']:g})."))
-
-    def show_tuned() -> None:
-        model = report.load_run(tuned)
-        print(type(model).__name__, "beta =", model.beta)
-
-    cells.append(_code_cell(f"tuned = report.load_run({tuned!r})\n"
-                            f"print(type(tuned).__name__, 'beta =', tuned.beta)",
-                            _printed(show_tuned)))
+    for name, analysis in manifest.get("added_by", {}).items():
+        cells += _added_run_cells(report, name, analysis)
     return _write(cells, path)
+
+
+def _added_run_cells(report: "Report", name: str, analysis: str) -> list:
+    """A run an analysis added (a search's tuned run), loaded from the run cache."""
+    import nbformat
+
+    params = report.manifest["runs"][name]["config"]["params"]
+    settings = ", ".join(f"{key} = {value}" for key, value in params.items())
+    source = f"{name} = report.load_run({name!r})\nprint(type({name}).__name__, {settings!r})"
+
+    def show() -> None:
+        print(type(report.load_run(name)).__name__, settings)
+
+    return [nbformat.v4.new_markdown_cell(
+                f"## Run `{name}`, decided by the {analysis} analysis\n\n"
+                f"Loaded from the run cache ({settings})."),
+            _code_cell(source, _printed(show))]
 
 
 def _write(cells: list, path: Path) -> Path:

@@ -1,8 +1,9 @@
 """Which runs a build needs, whether they are cached, and why not.
 
-`run_plan` turns a spec into run configs without training anything. The tuned run's
-beta is only known after the search, so the plan takes it from the last build of the
-same problem, profile, data and seed, recorded in `<cache>/index.json`.
+`run_plan` turns a spec into run configs without training anything. Some runs are decided
+only after others are trained and measured (a search's tuned run); the analysis that
+decides them (its `Planner`) records its decision, and the plan takes those runs from the
+last build of the same problem, profile, data and seed, recorded in `<cache>/index.json`.
 """
 
 import json
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from .analyses import beta_search
+from . import analyses
 from .data import Dataset
 from .files import atomic_write_json
 from .runs import RunConfig, RunStore, code_version, run_key
@@ -24,29 +25,37 @@ def run_config(run: RunSpec, seed: int, precision: str) -> RunConfig:
                      batch_size=run.batch_size, seed=seed, precision=precision)
 
 
+def planners(spec: Spec) -> list[tuple[str, object, object]]:
+    """(name, section, planner) of each analysis of the spec that trains runs of its own."""
+    return [(name, section, analyses.get(name).planner)
+            for name, section in spec.analyses.items() if analyses.get(name).planner]
+
+
 def run_plan(spec: Spec, seed: int, precision: str) -> dict[str, RunConfig]:
-    """The runs known before the search decides: the judge, the search's first rung, the
+    """The runs known before anything is decided: the judge, the planners' first runs, the
     fixed runs, in that order."""
     plan = {}
     if spec.classifier:
         plan["classifier"] = run_config(spec.classifier, seed, precision)
-    if spec.beta_search:
-        plan |= beta_search.first_rung(spec, seed, precision)
+    for _, section, planner in planners(spec):
+        plan |= planner.first(section, spec, seed, precision)
     return plan | {name: run_config(run, seed, precision) for name, run in spec.runs.items()}
 
 
 def run_names(spec: Spec) -> list[str]:
-    """Every name `--retrain` takes: the judge, the fixed runs, and the search's runs."""
+    """Every name `--retrain` takes: the judge, the fixed runs, and the planners' runs."""
     names = ["classifier"] if spec.classifier else []
-    return names + [*spec.runs, *(beta_search.run_names(spec) if spec.beta_search else [])]
+    return names + [*spec.runs, *(name for _, section, planner in planners(spec)
+                                  for name in planner.names(section))]
 
 
-def decided_plan(spec: Spec, seed: int, precision: str, kept: list[float],
-                 chosen: float | None) -> dict[str, RunConfig]:
-    """The runs a recorded search decided (none without a search)."""
-    if not spec.beta_search or chosen is None:
-        return {}
-    return beta_search.decided_plan(spec, seed, precision, kept, chosen)
+def decided_plan(spec: Spec, seed: int, precision: str,
+                 decisions: dict[str, dict]) -> dict[str, RunConfig]:
+    """The runs that recorded decisions added (none for an analysis without one)."""
+    return {name: config for analysis, section, planner in planners(spec)
+            if analysis in decisions
+            for name, config in planner.replay(section, spec, seed, precision,
+                                               decisions[analysis]).items()}
 
 
 def build_id(spec: Spec, profile: str, data: Dataset, seed: int, precision: str) -> str:
@@ -64,10 +73,10 @@ def read_index(store: RunStore) -> dict:
 def record_started(store: RunStore, spec: Spec, profile: str, data: Dataset, seed: int,
                    precision: str, configs: dict[str, RunConfig]) -> None:
     """Before training: the runs this build will train are in use from now on, so that
-    `clean` after an interrupted build keeps what it trained. The search's decision from
-    the last finished build stays until this one makes its own."""
+    `clean` after an interrupted build keeps what it trained. The decisions of the last
+    finished build stay until this one makes its own."""
     def started(record: dict | None) -> dict:
-        record = record or {"kept_betas": [], "chosen_beta": None, "runs": {}}
+        record = record or {"decisions": {}, "runs": {}}
         return record | _build_fields(spec, profile, data, seed, precision) | {
             "runs": record["runs"] | _runs(configs, {name: run_key(config, data)
                                                      for name, config in configs.items()})}
@@ -77,10 +86,11 @@ def record_started(store: RunStore, spec: Spec, profile: str, data: Dataset, see
 
 def record_build(store: RunStore, spec: Spec, profile: str, data: Dataset, seed: int,
                  precision: str, configs: dict[str, RunConfig], keys: dict[str, str],
-                 kept_betas: list[float], chosen_beta: float) -> None:
-    """Remember which key each run name had in this build (for --dry-run and clean)."""
+                 decisions: dict[str, dict]) -> None:
+    """Remember which key each run name had in this build, and what its analyses decided
+    (for --dry-run, the next plan and clean)."""
     finished = _build_fields(spec, profile, data, seed, precision) | {
-        "kept_betas": kept_betas, "chosen_beta": chosen_beta, "runs": _runs(configs, keys)}
+        "decisions": decisions, "runs": _runs(configs, keys)}
     _update_index(store, build_id(spec, profile, data, seed, precision), lambda _: finished)
 
 
@@ -111,7 +121,7 @@ class PlannedRun:
     reason: str  # why it would train, or "" when cached
     info: dict | None  # run.json of a cached entry
     size_mb: float
-    config: RunConfig | None = None  # for a run the search decides later, one like it
+    config: RunConfig | None = None  # for a run decided later, one like it
 
 
 def why_stale(name: str, config: RunConfig, last: dict | None) -> str:
@@ -140,8 +150,8 @@ def planned_runs(spec: Spec, store: RunStore, data: Dataset, profile: str, seed:
                  precision: str, retrain: tuple[str, ...] = ()) -> list[PlannedRun]:
     last = read_index(store).get(build_id(spec, profile, data, seed, precision))
     configs = run_plan(spec, seed, precision)
-    if last is not None:
-        configs |= decided_plan(spec, seed, precision, last["kept_betas"], last["chosen_beta"])
+    decisions = (last or {}).get("decisions", {})
+    configs |= decided_plan(spec, seed, precision, decisions)
     rows, first_name = [], {}
     for name, config in configs.items():
         key = run_key(config, data)
@@ -152,23 +162,16 @@ def planned_runs(spec: Spec, store: RunStore, data: Dataset, profile: str, seed:
             reason = f"same run as {first_name[key]}" + (f"; {reason}" if reason else "")
         rows.append(PlannedRun(name, key, info is not None and not forced, reason, info,
                                size_mb(store.entry(key)), config))
-    if last is None and spec.beta_search:
-        rows += _undecided(spec, seed, precision)
-    return rows
+    return rows + _undecided(spec, seed, precision, decisions)
 
 
-def _undecided(spec: Spec, seed: int, precision: str) -> list[PlannedRun]:
-    """The runs the search will decide, with configs like theirs (only β differs, which
-    costs nothing): what an estimate of the build's time needs."""
-    search = spec.beta_search
-    kept = search.betas[:search.halving.keep] if search.halving else []
-    like = beta_search.decided_plan(spec, seed, precision, kept, search.betas[0])
-    rows = [PlannedRun(f"search_beta_kept{i}_e{search.search_epochs}", "?", False,
-                       "a β the first rung keeps", None, 0.0, config)
-            for i, config in enumerate((config for name, config in like.items()
-                                        if name != search.run), 1)]
-    return rows + [PlannedRun(search.run, "?", False, "β chosen by the search first", None,
-                              0.0, like[search.run])]
+def _undecided(spec: Spec, seed: int, precision: str,
+               decisions: dict[str, dict]) -> list[PlannedRun]:
+    """The runs that analyses not yet decided will add, with configs like theirs: what an
+    estimate of the build's time needs."""
+    return [PlannedRun(name, "?", False, why, None, 0.0, config)
+            for analysis, section, planner in planners(spec) if analysis not in decisions
+            for name, why, config in planner.expected(section, spec, seed, precision)]
 
 
 def size_mb(folder: Path) -> float:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import jinja2
 
+from . import analyses
 from .answers import words_for
 from .files import atomic_write_bytes, atomic_write_json, atomic_write_text, sha256_bytes
 from .noise import standard_error
@@ -99,11 +100,10 @@ def make_manifest(spec: Spec, options, numbers: dict, answers: dict, figures: di
             }
             for name, run in runs.items()
         },
-        "tuned_beta": numbers["search"]["chosen"] if numbers["search"] else None,
-        "beta_search": numbers["search"],
+        "analyses": numbers["analyses"],
+        "added_by": {run: name for name, section in spec.analyses.items()
+                     for run in analyses.get(name).adds(section)},
         "judge": numbers["judge"],
-        "interpolation": numbers["interpolation"],
-        "paths": numbers["paths"],
         "test_spread": numbers["test_spread"],
         "seeds": numbers.get("seeds"),
         # Differences between runs on the same test images that the answers read, with

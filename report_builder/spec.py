@@ -6,7 +6,6 @@ batch_size) and the family's parameters, which the family validates.
 """
 
 import json
-import math
 from pathlib import Path
 
 import yaml
@@ -20,14 +19,11 @@ from pydantic import (
     model_validator,
 )
 
-from . import families
+from . import analyses, families
 from .errors import ReportBuilderError
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPERIMENTS = ROOT / "experiments"
-# Figures of a spec section (an analysis), not of one run: figure kind -> its section.
-ANALYSIS_FIGURES = {"beta_search": "beta_search", "interpolation": "interpolation",
-                    "compare_losses": "compare_losses", "compare_epochs": "compare_epochs"}
 
 
 class Strict(BaseModel):
@@ -67,7 +63,7 @@ class RunSpec(Strict):
 
 
 def epochs_of_iterations(name: str, raw: dict) -> dict:
-    """A family that counts its training in iterations (a GAN's generator iterations) takes
+    """A family that counts its training in iterations (a generator's, say) takes
     `iterations`, a whole number of its loop epochs, instead of `epochs`."""
     per_epoch = families.epoch_iterations(name)
     if per_epoch is None:
@@ -98,68 +94,6 @@ def family_params(name: str, raw: dict) -> BaseModel:
         raise ValueError(f"{key}: {first['msg']} (family {name}; allowed: {allowed})") from None
 
 
-class Halving(Strict):
-    """Successive halving: every beta trains `first_epochs`; the best `keep` go on."""
-
-    first_epochs: int = Field(gt=0)
-    keep: int = Field(ge=1)
-
-
-class BetaSearch(Strict):
-    run: str = Field(description="name of the tuned run the search produces")
-    base: str = Field(description="the run whose family and settings the search varies β of")
-    betas: list[float] = Field(min_length=2)
-    search_epochs: int = Field(gt=0)
-    final_epochs: int = Field(gt=0)
-    max_recon_ratio: float = Field(gt=1, description="reconstructions may be this much worse")
-    halving: Halving | None = None
-
-    @model_validator(mode="after")
-    def halving_is_shorter(self) -> "BetaSearch":
-        if self.halving and self.halving.first_epochs >= self.search_epochs:
-            raise ValueError("halving.first_epochs must be fewer than search_epochs")
-        return self
-
-    @field_validator("betas")
-    @classmethod
-    def ten_x_steps(cls, betas: list[float]) -> list[float]:
-        if any(beta <= 0 for beta in betas):
-            raise ValueError("every beta of a logarithmic search must be > 0")
-        for low, high in zip(betas, betas[1:], strict=False):
-            if not math.isclose(high / low, 10, rel_tol=1e-6):
-                raise ValueError(f"betas must rise in steps of 10x ({low:g} -> {high:g})")
-        return betas
-
-
-class Interpolation(Strict):
-    ae: str
-    vae: str
-    steps: int = Field(default=5, ge=2)
-    pairs: list[tuple[int, int]] = Field(min_length=1)
-
-    @field_validator("pairs")
-    @classmethod
-    def digits(cls, pairs: list[tuple[int, int]]) -> list[tuple[int, int]]:
-        for start, end in pairs:
-            if not (0 <= start <= 9 and 0 <= end <= 9):
-                raise ValueError(f"labels must be digits 0-9, got {start}->{end}")
-        return pairs
-
-
-class CompareLosses(Strict):
-    """Training losses of several runs per iteration on the same axes (one panel per part)."""
-
-    runs: list[str] = Field(min_length=2)
-    parts: list[str] = Field(default=["recon", "kl"], min_length=1)
-
-
-class CompareEpochs(Strict):
-    """Series the runs' families measured after every epoch, on the same axes."""
-
-    runs: list[str] = Field(min_length=2)
-    series: list[str] = Field(min_length=1)
-
-
 class FigureSpec(Strict):
     kind: str = Field(description="a figure of each run's family, or of an analysis")
     runs: list[str] = []
@@ -176,8 +110,24 @@ class Profile(Strict):
     epochs: int | None = Field(default=None, gt=0, description="overrides every run's epochs")
     iterations: int | None = Field(
         default=None, gt=0, description="overrides the iterations of runs that count them")
-    betas: list[float] | None = None
     samples: int | None = Field(default=None, gt=1)
+    # An analysis's section changed under this profile (`beta_search: {betas: [...]}`),
+    # validated when the profile is applied, by the analysis's own model.
+    analyses: dict[str, dict] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def analysis_changes(cls, raw):
+        return _gather_analyses(raw)
+
+
+def _gather_analyses(raw):
+    """A spec's (or a profile's) keys that name an analysis, gathered under `analyses`."""
+    if not isinstance(raw, dict):
+        return raw
+    named = {key: raw[key] for key in raw if key in analyses.ANALYSES}
+    return {key: value for key, value in raw.items() if key not in named} | (
+        {"analyses": named} if named else {})
 
 
 class Spec(Strict):
@@ -189,13 +139,12 @@ class Spec(Strict):
     defaults: dict[str, float | int | str | list[int] | list[str]] = {}
     runs: dict[str, RunSpec]
     classifier: RunSpec | None = Field(default=None, description="the judge of samples")
-    beta_search: BetaSearch | None = None
     samples: int = Field(default=1000, gt=1, description="prior samples scored per run")
     max_jobs: int | None = Field(default=None, ge=1,
                                  description="runs side by side by default (--jobs overrides)")
-    interpolation: Interpolation | None = None
-    compare_losses: CompareLosses | None = None
-    compare_epochs: CompareEpochs | None = None
+    # Each analysis's section (`beta_search:`, `interpolation:` in the YAML), validated by
+    # the analysis's own model (analyses/).
+    analyses: dict[str, SerializeAsAny[BaseModel]] = {}
     figures: list[FigureSpec]
     sections: list[str] = []
     # What a student's own PDF must show, each item with the phrases that name it, matched
@@ -215,39 +164,49 @@ class Spec(Strict):
                 name: {**defaults, **run} if isinstance(run, dict) else run
                 for name, run in raw["runs"].items()
             }
-        return raw
+        return _gather_analyses(raw)
+
+    @field_validator("analyses", mode="before")
+    @classmethod
+    def analysis_sections(cls, raw: dict) -> dict:
+        return {name: section_of(name, section) for name, section in raw.items()}
 
     @model_validator(mode="after")
     def names_resolve(self) -> "Spec":
-        known = set(self.runs) | ({self.beta_search.run} if self.beta_search else set())
-        used = [self.interpolation.ae, self.interpolation.vae] if self.interpolation else []
-        used += [self.beta_search.base] if self.beta_search else []
-        used += self.compare_losses.runs if self.compare_losses else []
-        used += self.compare_epochs.runs if self.compare_epochs else []
+        known = set(self.runs) | set(self.added_runs())
+        used = [run for name, section in self.analyses.items()
+                for run in analyses.get(name).runs_read(section)]
         used += [run for figure in self.figures for run in figure.runs]
         unknown = sorted(set(used) - known)
         if unknown:
             raise ValueError(f"unknown run name(s) {unknown}; known: {sorted(known)}")
-        base = self.beta_search and self.runs[self.beta_search.base]
-        if base and "beta" not in type(base.params).model_fields:
-            raise ValueError(f"beta_search.base {self.beta_search.base} has no β to search")
+        for name, section in self.analyses.items():
+            check = analyses.get(name).check
+            if check is not None:
+                check(section, self)
         for figure in self.figures:
             self._check_figure(figure)
         return self
 
+    def added_runs(self) -> dict[str, str]:
+        """Runs the analyses add to the report (a search's tuned run), each with the spec
+        run whose family it is of."""
+        return {run: like for name, section in self.analyses.items()
+                for run, like in analyses.get(name).adds(section).items()}
+
+    def report_runs(self) -> list[str]:
+        """The runs the report measures and quotes: the spec's and the analyses' own."""
+        return [*self.runs, *self.added_runs()]
+
     def family_of(self, run: str) -> str:
-        if self.beta_search and run == self.beta_search.run:
-            run = self.beta_search.base
-        return self.runs[run].family
+        return self.runs[self.added_runs().get(run, run)].family
 
     def _check_figure(self, figure: FigureSpec) -> None:
         if not figure.runs:
-            section = ANALYSIS_FIGURES.get(figure.kind)
-            if section is None or getattr(self, section) is None:
-                present = [kind for kind, section in ANALYSIS_FIGURES.items()
-                           if getattr(self, section) is not None]
-                raise ValueError(f"figure {figure.kind!r} without runs must be the figure of a "
-                                 f"section of this spec: {', '.join(present) or 'none here'}")
+            if figure.kind not in self.analyses:
+                present = ", ".join(self.analyses) or "none here"
+                raise ValueError(f"figure {figure.kind!r} without runs must be the figure of an "
+                                 f"analysis section of this spec: {present}")
             return
         of_families = {self.family_of(run) for run in figure.runs}
         first = families.get(self.family_of(figure.runs[0]))
@@ -259,6 +218,18 @@ class Spec(Strict):
             if figure.kind not in kinds:
                 raise ValueError(f"run {run} ({self.family_of(run)}) draws no {figure.kind!r}; "
                                  f"it draws: {', '.join(kinds)}")
+
+
+def section_of(name: str, raw) -> BaseModel:
+    """An analysis's section, validated by the analysis's own model; a bad one named by its
+    path in the spec (`beta_search.betas: ...`)."""
+    try:
+        return analyses.get(name).Section.model_validate(raw)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(part) for part in (name, *first["loc"]))
+        more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
+        raise ValueError(f"{where}: {first['msg'].removeprefix('Value error, ')}{more}") from None
 
 
 def spec_path(problem: str) -> Path:
@@ -304,8 +275,11 @@ def _validated(model: type[BaseModel], raw, path: Path):
         return model.model_validate(raw)
     except ValidationError as err:
         first = err.errors()[0]
-        loc = ".".join(str(part) for part in first["loc"]) or "spec"
+        # An analysis's section names its own path in the message (section_of).
+        loc = ".".join(str(part) for part in first["loc"] if part != "analyses") or "spec"
         message = first["msg"].removeprefix("Value error, ")
+        if first["loc"] == ("analyses",):
+            loc, message = message.split(": ", 1)
         more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
         raise ReportBuilderError(f"{path}: {loc}: {message}{more}") from None
 
@@ -318,8 +292,10 @@ def with_profile(spec: Spec, profile: str) -> Spec:
         names = ", ".join(["full", *spec.profiles])
         raise ReportBuilderError(f"unknown profile '{profile}' for {spec.problem}: use {names}")
     override = spec.profiles[profile]
-    if override.epochs is None and override.iterations is None:
-        return spec.model_copy(update={"samples": override.samples or spec.samples})
+    unknown = sorted(set(override.analyses) - set(spec.analyses))
+    if unknown:
+        raise ReportBuilderError(f"profiles.{profile}: {', '.join(unknown)} is no analysis of "
+                                 f"{spec.problem}")
 
     def shorten(run: RunSpec) -> RunSpec:
         per_epoch = families.epoch_iterations(run.family)
@@ -332,18 +308,20 @@ def with_profile(spec: Spec, profile: str) -> Spec:
                                      f"{per_epoch} ({run.family}), got {override.iterations}")
         return run.model_copy(update={"epochs": override.iterations // per_epoch})
 
-    search = spec.beta_search and spec.beta_search.model_copy(
-        update={
-            "betas": override.betas or spec.beta_search.betas,
-            "search_epochs": override.epochs or spec.beta_search.search_epochs,
-            "final_epochs": override.epochs or spec.beta_search.final_epochs,
-            "halving": None,
-        }
-    )
+    def changed(name: str, section: BaseModel) -> BaseModel:
+        try:
+            return analyses.get(name).with_profile(section, override.epochs,
+                                                   override.analyses.get(name, {}))
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(part) for part in (name, *first["loc"]))
+            message = first["msg"].removeprefix("Value error, ")
+            raise ReportBuilderError(f"profiles.{profile}.{where}: {message}") from None
+
     return spec.model_copy(
         update={
             "runs": {name: shorten(run) for name, run in spec.runs.items()},
-            "beta_search": search,
+            "analyses": {name: changed(name, section) for name, section in spec.analyses.items()},
             "samples": override.samples or spec.samples,
         }
     )

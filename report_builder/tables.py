@@ -56,9 +56,7 @@ def build_lines(result) -> list[str]:
         seeds = ", ".join(map(str, spread["seeds"]))
         lines.append(f"seeds {seeds}: the spread of {len(spread['rows'])} quoted numbers is "
                      "in the report's appendix and manifest.json")
-    search = result.numbers["search"]
-    tuned = f"tuned β = {search['chosen']:g}; " if search else ""
-    return [*lines, f"{tuned}built in {result.seconds:.1f} s"]
+    return [*lines, "; ".join([*result.headlines, f"built in {result.seconds:.1f} s"])]
 
 
 def plan_table(inspection, title: str, details: bool = False) -> Table:

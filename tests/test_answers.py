@@ -64,11 +64,14 @@ def healthy() -> dict:
                               recon_spread=0.01, recon_accuracy=0.1),
             "vae_tuned": run(test_mse=0.02, test_kl=25.0, frechet=12.0, confident=0.7),
         },
-        "search": {"chosen": 1e-4, "chosen_frechet": 12.0, "chosen_frechet_se": 0.5,
-                   "runner_up": {"beta": 1e-3, "frechet": 15.0, "frechet_se": 0.5}},
-        "interpolation": [path(4.0, 1.5, 0.5, 0.9)] * 3,
-        "paths": {"ae_jump_ratio": 4.0, "vae_jump_ratio": 1.5, "ae_inner_confidence": 0.5,
-                  "vae_inner_confidence": 0.9},
+        "analyses": {
+            "beta_search": {"chosen": 1e-4, "chosen_frechet": 12.0, "chosen_frechet_se": 0.5,
+                            "runner_up": {"beta": 1e-3, "frechet": 15.0, "frechet_se": 0.5}},
+            "interpolation": {
+                "pairs": [path(4.0, 1.5, 0.5, 0.9)] * 3,
+                "means": {"ae_jump_ratio": 4.0, "vae_jump_ratio": 1.5,
+                          "ae_inner_confidence": 0.5, "vae_inner_confidence": 0.9}},
+        },
     }
 
 
@@ -98,9 +101,10 @@ def test_answers_change_when_the_numbers_do(spec):
     numbers["runs"]["ae"]["samples"] = judged(12.5, 0.9)
     numbers["runs"]["vae_beta10"].update(test_kl=3.0, recon_spread=0.25)
     numbers["runs"]["vae_tuned"]["samples"]["frechet"] = 90.0
-    numbers["interpolation"] = [path(1.5, 4.0, 0.9, 0.5)] * 3
-    numbers["paths"] = {"ae_jump_ratio": 1.5, "vae_jump_ratio": 4.0, "ae_inner_confidence": 0.9,
-                        "vae_inner_confidence": 0.5}
+    interpolation = numbers["analyses"]["interpolation"]
+    interpolation["pairs"] = [path(1.5, 4.0, 0.9, 0.5)] * 3
+    interpolation["means"] = {"ae_jump_ratio": 1.5, "vae_jump_ratio": 4.0,
+                              "ae_inner_confidence": 0.9, "vae_inner_confidence": 0.5}
     answers = texts(spec, numbers)
     assert "Many AE samples do read as digits" in answers["q1"]
     assert "not clearly worse" in answers["q1"]
@@ -151,9 +155,10 @@ def test_epoch_counts_read_as_english():
 def test_q5_names_a_difference_in_movement_only_when_the_jumps_show_one(spec, ae_jump,
                                                                           vae_jump, differs):
     numbers = healthy()
-    numbers["interpolation"] = [path(ae_jump, vae_jump, 0.7, 0.71)] * 3
-    numbers["paths"] = {"ae_jump_ratio": ae_jump, "vae_jump_ratio": vae_jump,
-                        "ae_inner_confidence": 0.7, "vae_inner_confidence": 0.71}
+    interpolation = numbers["analyses"]["interpolation"]
+    interpolation["pairs"] = [path(ae_jump, vae_jump, 0.7, 0.71)] * 3
+    interpolation["means"] = {"ae_jump_ratio": ae_jump, "vae_jump_ratio": vae_jump,
+                              "ae_inner_confidence": 0.7, "vae_inner_confidence": 0.71}
     answer = render_answers(spec, numbers)["q5"]["markdown"]
     assert ("difference is in how the path moves" in answer) == differs
     assert ("about equally even" in answer) == (not differs)
@@ -216,10 +221,10 @@ def test_q4_says_whether_the_chosen_beta_stands_out_from_the_next(spec):
     numbers = healthy()
     q4 = " ".join(texts(spec, numbers)["q4"].split())
     assert "against 15 ± 0.5 for the next, beta = 0.001" in q4 and "either would do" not in q4
-    numbers["search"]["runner_up"]["frechet"] = 13.0  # 1 apart, ± 0.7
+    numbers["analyses"]["beta_search"]["runner_up"]["frechet"] = 13.0  # 1 apart, ± 0.7
     q4 = " ".join(texts(spec, numbers)["q4"].split())
     assert "is within noise of it" in q4 and "either would do" in q4
-    numbers["search"]["runner_up"] = None  # no other β reconstructs well enough
+    numbers["analyses"]["beta_search"]["runner_up"] = None  # no other β reconstructs well enough
     q4 = " ".join(texts(spec, numbers)["q4"].split())
     assert "that still reconstruct well." in q4 and "next" not in q4
 
@@ -258,8 +263,8 @@ def test_q5_reads_the_paths_over_the_same_pairs_beyond_their_noise(spec):
     q5 = " ".join(texts(spec, numbers)["q5"].split())
     assert "The VAE path changes more gradually" in q5 and "look more like digits" in q5
     # The same means, but one pair of three goes the other way: 3 pairs cannot tell them apart.
-    numbers["interpolation"] = [path(4.0, 1.5, 0.5, 0.9), path(1.0, 3.0, 0.95, 0.55),
-                                path(4.0, 1.5, 0.5, 0.9)]
+    numbers["analyses"]["interpolation"]["pairs"] = [
+        path(4.0, 1.5, 0.5, 0.9), path(1.0, 3.0, 0.95, 0.55), path(4.0, 1.5, 0.5, 0.9)]
     q5 = " ".join(texts(spec, numbers)["q5"].split())
     assert "about equally even (within the noise of 3 pairs)" in q5
     assert "changes more gradually" not in q5 and "look more like digits" not in q5

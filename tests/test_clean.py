@@ -5,9 +5,9 @@ import pytest
 from typer.testing import CliRunner
 
 from report_builder import spec as spec_module
-from report_builder.analyses.beta_search import tuned_plan
 from report_builder.clean import survey
 from report_builder.cli import app
+from report_builder.families.autoencoding.beta_search import tuned_plan
 from report_builder.plan import record_build, record_started, run_plan
 from report_builder.runs import RunConfig, RunStore, run_key
 from report_builder.spec import load_spec, with_profile
@@ -31,13 +31,15 @@ def store(tmp_path, tiny, experiments):
     the other runs as unfinished entries) and one run that no build used."""
     store = RunStore(tmp_path / "runs")
     spec = with_profile(load_spec("problem1"), "quick")
-    plan = run_plan(spec, 0, "fp32") | tuned_plan(spec, 0, "fp32", 1e-3)
+    plan = run_plan(spec, 0, "fp32") | tuned_plan(spec.analyses["beta_search"], spec, 0,
+                                                   "fp32", 1e-3)
     keys = {name: run_key(config, tiny) for name, config in plan.items()}
     store.get("classifier", plan["classifier"], tiny, "cpu")
     for key in keys.values():
         (store.entry(key) / "checkpoint.pt").parent.mkdir(parents=True, exist_ok=True)
         (store.entry(key) / "checkpoint.pt").write_bytes(b"epoch 1")
-    record_build(store, spec, "quick", tiny, 0, "fp32", plan, keys, [], 1e-3)
+    record_build(store, spec, "quick", tiny, 0, "fp32", plan, keys,
+                 {"beta_search": {"kept": [], "chosen": 1e-3}})
     orphan = run_key(RunConfig.make("conv_ae", 1, nz=4), tiny)
     (store.entry(orphan) / "checkpoint.pt").parent.mkdir(parents=True)
     (store.entry(orphan) / "checkpoint.pt").write_bytes(b"old")

@@ -42,7 +42,10 @@ def test_pdf_has_the_figures_and_the_manifest_attached(built):
     assert manifest == json.loads((out / "manifest.json").read_text())
     assert manifest["dataset"]["name"] == "mnist-5k" and manifest["dataset"]["fingerprint"]
     assert {"ae", "vae_beta0", "vae_beta10", "vae_tuned", "classifier"} <= set(manifest["runs"])
-    assert manifest["tuned_beta"] in manifest["spec"]["beta_search"]["betas"]
+    search = manifest["analyses"]["beta_search"]
+    assert search["chosen"] in manifest["spec"]["analyses"]["beta_search"]["betas"]
+    assert manifest["added_by"] == {"vae_tuned": "beta_search"}
+    assert manifest["runs"]["vae_tuned"]["config"]["params"]["beta"] == search["chosen"]
     assert len(manifest["figures"]) >= 12
     for figure in manifest["figures"].values():
         assert (out / figure["file"]).is_file() and (out / figure["arrays"]).is_file()

@@ -41,25 +41,6 @@ def test_only_changed_figures_are_redrawn(tmp_path):
     assert again["b"]["redrawn"] and again["b"]["sha256"] != first["b"]["sha256"]
 
 
-def test_beta_search_legend_names_each_rung_in_epochs(monkeypatch):
-    drawn = []
-    monkeypatch.setattr(figures, "to_png", lambda fig: drawn.append(fig) or b"")
-    rows = [{"beta": beta, "frechet": 300.0, "test_mse": 0.01, "eligible": True}
-            for beta in (1e-5, 1e-4, 1e-3)]
-    rungs = [{"epochs": 1, "rows": rows}, {"epochs": 5, "rows": rows[1:]}]
-    figures.plot_beta_search("search", "caption", rungs, chosen=1e-4).draw()
-    legend = [text.get_text() for text in drawn[0].legends[0].get_texts()]
-    assert legend[:2] == ["1 epoch", "5 epochs"]
-
-
-def test_manifold_ticks_are_the_grids_round_z_values():
-    from report_builder.figures import manifold_ticks
-
-    tiles, labels = manifold_ticks(20, 4.0)
-    assert labels == ["-4", "-2", "0", "2", "4"]
-    assert tiles[0] == 0 and tiles[-1] == 19 and tiles[2] == 9.5  # 0 lies between two tiles
-
-
 def test_a_registered_kind_is_drawn_alike_by_a_build_and_by_redraw(monkeypatch):
     monkeypatch.setattr(figures, "DRAWINGS", dict(figures.DRAWINGS))
 

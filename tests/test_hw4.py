@@ -8,9 +8,9 @@ import torch
 from torch.nn import functional as F
 
 from report_builder.answers import render_answers
-from report_builder.evaluate import latent_manifold
+from report_builder.families.autoencoding.measures import latent_manifold
+from report_builder.families.autoencoding.mlp import MLPVAE
 from report_builder.jobs import TrainingPool
-from report_builder.models.mlp import MLPVAE
 from report_builder.plan import run_plan
 from report_builder.runs import RunStore, run_key
 from report_builder.slices import Request, SilentReporter
@@ -78,7 +78,7 @@ def hw4_run(nz, beta, elbo, sharpness, readable, frechet, spread, kl, scatter=2.
 
 def hw4_numbers():
     return {"profile": "full", "data": {"name": "mnist-5k"}, "samples_scored": 1000,
-            "test_spread": 0.3, "judge": {}, "interpolation": [], "paths": {}, "search": None,
+            "test_spread": 0.3, "judge": {}, "analyses": {},
             "runs": {
                 "latent_2": hw4_run(2, 1, -140, 0.70, 80, 40, 1.0, 6),
                 "latent_10": hw4_run(10, 1, -105, 0.80, 60, 30, 0.9, 20),

@@ -3,7 +3,7 @@ import torch
 from torch import nn
 from torch.distributions import Normal, kl_divergence
 
-from report_builder.models.conv import (
+from report_builder.families.autoencoding.conv import (
     VAE,
     AutoEncoder,
     Conv2dMatmulGrad,

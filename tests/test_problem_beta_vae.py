@@ -53,8 +53,8 @@ def run(recon: float = 100.0, kl: float = 20.0, noise: float = 3.0, seed: int = 
             "test_kl_nats": float(kls.mean()), "test_elbo": float(-(bce + kls).mean()),
             "test_loss": float((bce + kls).mean()),
             "final_recon": recon, "final_kl": kl, "active_units": 10,
-            "kl_per_dimension": [2.0] * 10 + [0.001] * 22, "dims_at_prior": 22,
-            "kl_at_prior": 0.022,
+            "kl_per_dimension": [2.0] * 10 + [0.001] * 22, "prior_kl": 0.01,
+            "dims_at_prior": 22, "kl_at_prior": 0.022,
             "per_image": {"test_recon_nats": bce.tolist(), "test_kl_nats": kls.tolist(),
                           "test_elbo": (-(bce + kls)).tolist(), "test_loss": (bce + kls).tolist()},
             **values}
@@ -70,7 +70,7 @@ def numbers(**runs) -> dict:
         "cyclical": run(94.0, 25.0, seed=8),
     }
     return {"runs": defaults | runs, "data": {"name": "mnist-5k", "train_images": 4000},
-            "profile": "full", "judge": None, "search": None}
+            "profile": "full", "judge": None, "analyses": {}}
 
 
 def answers(**runs) -> dict[str, str]:

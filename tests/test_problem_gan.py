@@ -86,7 +86,7 @@ def run(**values) -> dict:
 def answers(**runs) -> dict[str, str]:
     numbers = {"runs": {"vanilla": run(final_fid=30.0), "lsgan": run(final_fid=20.0),
                         "wgan_gp": run(n_critic=5)} | runs,
-               "data": {"name": "mnist-5k"}, "profile": "full", "judge": None, "search": None}
+               "data": {"name": "mnist-5k"}, "profile": "full", "judge": None, "analyses": {}}
     return {question: " ".join(text.split()) for question, text in drafts("gan", numbers).items()}
 
 

@@ -63,7 +63,7 @@ def answers(**runs) -> dict[str, str]:
     numbers = {"runs": {"simsiam": run(), "no_stop_grad": run(**collapsed),
                         "identity_pred": run(**collapsed)} | runs,
                "data": {"name": "mnist-5k", "test_images": 1000}, "profile": "full",
-               "judge": None, "search": None}
+               "judge": None, "analyses": {}}
     return {name: " ".join(text.split()) for name, text in drafts("simsiam", numbers).items()}
 
 

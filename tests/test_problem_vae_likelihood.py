@@ -65,7 +65,7 @@ def likelihood_numbers(**changes) -> dict:
            "estimate_rise": 0.1, "estimate_rise_se": 0.06}
     vae.update(changes)
     return {"runs": {"vae": vae}, "data": {"name": "mnist", "train_images": 60000},
-            "profile": "full", "judge": None, "search": None}
+            "profile": "full", "judge": None, "analyses": {}}
 
 
 def answers(**changes) -> dict[str, str]:

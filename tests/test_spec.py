@@ -21,9 +21,9 @@ def test_problem1_spec_has_the_course_settings():
     assert spec.runs["ae"].epochs == 10 and spec.runs["ae"].params.nz == 64
     assert spec.runs["vae_beta10"].params.beta == 10 and spec.runs["vae_beta0"].epochs == 5
     assert spec.runs["vae_beta10"].family == "conv_vae" and spec.runs["ae"].lr == 1e-3
-    assert spec.beta_search.final_epochs == 20
+    assert spec.analyses["beta_search"].final_epochs == 20
     assert [q.words for q in spec.questions.values()] == [150, 150, 200, 200, 300]
-    assert spec.interpolation.pairs == [(1, 7), (3, 5), (6, 9)]
+    assert spec.analyses["interpolation"].pairs == [(1, 7), (3, 5), (6, 9)]
 
 
 def test_unknown_problem_names_the_known_ones():
@@ -50,6 +50,32 @@ def test_beta_grid_must_step_by_ten(tmp_path):
         load_spec("broken", path)
 
 
+def test_an_analysis_section_is_validated_by_its_own_model_and_named_by_its_path(tmp_path):
+    path = write_spec(tmp_path, problem1_text().replace("max_recon_ratio:", "max_recon_ration:"))
+    with pytest.raises(ReportBuilderError) as error:
+        load_spec("broken", path)
+    assert str(error.value) == f"{path}: beta_search.max_recon_ratio: Field required (+1 more)"
+    path = write_spec(tmp_path, problem1_text().replace("steps: 5", "steps: 1"))
+    with pytest.raises(ReportBuilderError, match=r"interpolation\.steps: .*greater than or"):
+        load_spec("broken", path)
+
+
+def test_a_figure_without_runs_must_be_an_analysis_of_the_spec(tmp_path):
+    path = write_spec(tmp_path, problem1_text().replace("- {kind: beta_search}",
+                                                        "- {kind: compare_losses}"))
+    with pytest.raises(ReportBuilderError, match="an analysis section of this spec: "
+                                                 "beta_search, interpolation"):
+        load_spec("broken", path)
+
+
+def test_a_profile_changes_an_analysis_through_its_model(tmp_path):
+    text = problem1_text().replace("beta_search: {betas: [1.0e-4, 1.0e-3, 1.0e-2]}",
+                                   "beta_search: {betas: [1.0e-4, 5.0e-4]}")
+    spec = load_spec("broken", write_spec(tmp_path, text))
+    with pytest.raises(ReportBuilderError, match=r"profiles\.quick\.beta_search\.betas: .*10x"):
+        with_profile(spec, "quick")
+
+
 def test_unknown_run_in_a_figure_is_rejected(tmp_path):
     text = problem1_text().replace("runs: [ae, vae_beta0,", "runs: [aee, vae_beta0,")
     path = write_spec(tmp_path, text)
@@ -61,7 +87,7 @@ def test_quick_profile_shortens_runs_and_grid_but_not_the_judge():
     full = load_spec("problem1")
     quick = with_profile(full, "quick")
     assert {run.epochs for run in quick.runs.values()} == {1}
-    assert len(quick.beta_search.betas) == 3
+    assert len(quick.analyses["beta_search"].betas) == 3
     assert quick.classifier == full.classifier
     with pytest.raises(ReportBuilderError, match="unknown profile"):
         with_profile(full, "medium")

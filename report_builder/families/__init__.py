@@ -30,12 +30,12 @@ if TYPE_CHECKING:  # importing base imports torch, which reading a spec's names 
 # Family name -> its module in this package. A module is imported when its family is first
 # used, so that what only reads a spec's names (verify, list) imports no torch.
 FAMILIES: dict[str, str] = {
-    "conv_ae": "conv_ae",
-    "conv_vae": "conv_vae",
-    "mlp_vae": "mlp_vae",
+    "conv_ae": "autoencoding.conv_ae",
+    "conv_vae": "autoencoding.conv_vae",
+    "mlp_vae": "autoencoding.mlp_vae",
     "bernoulli_vae": "bernoulli_vae",
-    "mlp_ae": "mlp_ae",
-    "beta_vae": "beta_vae",
+    "mlp_ae": "autoencoding.mlp_ae",
+    "beta_vae": "autoencoding.beta_vae",
     "simsiam": "simsiam",
     "gan": "gan",
     "classifier": "classifier",
@@ -45,7 +45,7 @@ FAMILIES: dict[str, str] = {
 PACKAGE = __name__.rsplit(".", 2)[0]
 SHARED_LOOP = f"{PACKAGE}.train"
 NOT_TRAINING = frozenset(f"{PACKAGE}.{name}" for name in (
-    "evaluate", "run_figures", "figures", "numbers", "errors", "files", "noise"))
+    "evaluate", "figures", "numbers", "errors", "files", "noise"))
 # A family folder's modules of these names measure and draw; they never train.
 PRESENTATION = ("measures", "figures")
 # What the metrics of every family also depend on.

@@ -84,6 +84,10 @@ class Family:
     figures: Mapping[str, FigureOfRun] = field(default_factory=dict)
     joint_figures: Mapping[str, FigureOfRuns] = field(default_factory=dict)
     summary: tuple[Column, ...] = ()  # what the build's summary table shows of a run
+    # How figures name the parts of a run's loss ({"kl": "KL (nats per image)"}), and the
+    # series its epoch_end measures: {key: (panel title, what its reference level is)}.
+    parts: Mapping[str, str] = field(default_factory=dict)
+    series: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     # (models, params, data, fit) -> {name: float or list}, kept per epoch
     epoch_end: Callable | None = None
     check_run: Callable | None = None  # (params, epochs): ValueError for a run that cannot work
@@ -104,12 +108,3 @@ class Family:
         """Every figure kind the family draws."""
         return [*self.figures, *self.joint_figures]
 
-
-# The summary columns of the families measured by `evaluate`'s shared bundles.
-AUTOENCODER_COLUMNS = (Column("test MSE", ("test_mse",), ".4f"),
-                       Column("test KL", ("test_kl",), ".3g"),
-                       Column("sample FD", ("samples", "frechet"), ".1f"),
-                       Column("test ELBO", ("test_elbo",), ".1f"))
-# Grey-level images under a Bernoulli decoder: cross-entropies, not likelihoods.
-BERNOULLI_COLUMNS = (Column("test recon", ("test_recon_nats",), ".1f"),
-                     Column("test BCE+KL", ("test_loss",), ".1f"))

@@ -71,8 +71,7 @@ def measured_values(manifest: dict) -> list[float]:
             for value in node:
                 walk(value)
 
-    for section in ("runs", "beta_search", "judge", "interpolation", "paths", "dataset",
-                    "test_spread", "comparisons"):
+    for section in ("runs", "analyses", "judge", "dataset", "test_spread", "comparisons"):
         walk(manifest.get(section))
     return values
 

@@ -78,7 +78,8 @@ def test_editing_one_family_retrains_only_its_runs(touched):
 
 def test_editing_a_shared_model_or_the_loop_retrains_what_uses_it(touched):
     before = {problem: problem_keys(problem) for problem in ("problem1", "hw4", "vae-likelihood")}
-    touched("report_builder.models.mlp")  # hw4's and vae-likelihood's network, not problem1's
+    # hw4's and vae-likelihood's network, not problem1's
+    touched("report_builder.families.autoencoding.mlp")
     assert problem_keys("problem1") == before["problem1"]
     assert problem_keys("hw4")["latent_2"] != before["hw4"]["latent_2"]
     assert problem_keys("vae-likelihood")["vae"] != before["vae-likelihood"]["vae"]
@@ -90,11 +91,19 @@ def test_editing_a_shared_model_or_the_loop_retrains_what_uses_it(touched):
 
 def test_training_modules_follow_imports_but_not_presentation():
     modules = families.training_modules("bernoulli_vae")
-    assert "report_builder.models.mlp" in modules
+    assert "report_builder.families.autoencoding.mlp" in modules
     assert "report_builder.models.distributions" in modules
     assert "report_builder.train" in modules and "report_builder.families.base" in modules
-    assert "report_builder.evaluate" not in modules and "report_builder.run_figures" not in modules
-    assert "report_builder.families.conv_vae" not in modules
+    assert "report_builder.evaluate" not in modules
+    assert "report_builder.families.autoencoding.figures" not in modules
+    assert "report_builder.families.autoencoding.conv_vae" not in modules
+
+
+def test_a_group_folders_measures_figures_and_analyses_are_not_training_code():
+    modules = families.training_modules("conv_vae")
+    assert "report_builder.families.autoencoding.conv" in modules
+    for presentation in ("measures", "figures", "drawings", "beta_search", "interpolation"):
+        assert f"report_builder.families.autoencoding.{presentation}" not in modules
     assert "report_builder.families" not in modules  # the registry: a new family retrains nothing
 
 

@@ -23,11 +23,11 @@ from pydantic import Field
 from torch import nn
 from torch.nn import functional as F
 
-from ... import run_figures
 from ...models.distributions import gaussian_kl, log_normal, log_standard_normal
-from ...models.mlp import MLPVAE
 from ...train import Fit, as_float
 from .. import base
+from ..autoencoding import figures as encoder_decoder
+from ..autoencoding.mlp import MLPVAE
 from . import figures
 from .binarized import SPLIT_SEED, binarize, elbo_each, split, validation_images
 from .measures import measure
@@ -89,8 +89,8 @@ FAMILY = base.Family(
         "validation_elbo": figures.validation_elbo,
         "kl_estimates": figures.kl_estimates,
         "log_likelihood_vs_k": figures.log_likelihood_vs_k,
-        "samples": run_figures.samples,
-        "reconstructions": partial(run_figures.reconstructions, inputs=binarize),
+        "samples": encoder_decoder.samples,
+        "reconstructions": partial(encoder_decoder.reconstructions, inputs=binarize),
     },
     summary=(base.Column("test ELBO", ("test_elbo",), ".1f"),
              base.Column("log p(x)", ("test_log_likelihood",), ".1f")))

@@ -5,8 +5,8 @@ import torch
 from torch.nn import functional as F
 
 from ...models.distributions import gaussian_kl_each
-from ...models.mlp import MLPVAE
 from ...train import as_float
+from ..autoencoding.mlp import MLPVAE
 
 SPLIT_SEED = 0  # which training images are held out for validation: the same for every run
 BINARIZATION_SEED = 0  # the one binarization of the validation and test images

@@ -24,10 +24,10 @@ from pydantic import Field, field_validator
 from torch import nn
 from torch.nn import functional as F
 
-from ...models.gan import Discriminator, Generator
 from ...train import Fit
 from .. import base
 from . import figures, measures
+from .networks import Discriminator, Generator
 
 Loss = Literal["vanilla", "lsgan", "wgan-gp"]
 EPOCH_ITERATIONS = 50  # generator iterations per loop epoch: checkpoints and snapshots

@@ -14,8 +14,8 @@ import numpy as np
 import torch
 
 from ... import evaluate as ev
-from ...models.gan import Generator
 from ...train import as_float
+from .networks import Generator
 
 FID_SAMPLES = 10_000  # at most: what FID is usually reported at (fewer when data is short)
 EPSILON = 5.0  # added to one latent dimension at a time

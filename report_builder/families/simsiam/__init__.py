@@ -170,5 +170,5 @@ FAMILY = base.Family(
     figures={"representation": figures.representation},
     summary=(base.Column("kNN acc.", ("final_knn_accuracy",), ".3f"),
              base.Column("output rank", ("final_output_rank",), ".1f")),
-    epoch_end=epoch_end, check_data=check_data,
+    series=figures.SERIES, epoch_end=epoch_end, check_data=check_data,
     extends_shorter_runs=False)  # the cosine schedule spans the whole run

@@ -7,6 +7,11 @@ import torch
 from ...figures import Figure, drawing, to_png
 from .readout import features
 
+# What epoch_end measures, as the per-epoch comparison names it: (panel title, what its
+# reference level is).
+SERIES = {"knn_accuracy": ("kNN accuracy (test)", "chance"),
+          "output_std": ("std of the normalized output (test)", "at initialisation"),
+          "output_rank": ("effective rank of the output (test)", "at initialisation")}
 
 @torch.no_grad()
 def representation(name: str, run, measured: dict, evaluation) -> Figure:

@@ -11,10 +11,10 @@ from torch.nn import functional as F
 
 from report_builder.errors import ReportBuilderError
 from report_builder.families import bernoulli_vae as family
+from report_builder.families.autoencoding.mlp import MLPVAE
 from report_builder.families.bernoulli_vae import binarized, measures
 from report_builder.measure import Evaluation
 from report_builder.models.distributions import log_standard_normal
-from report_builder.models.mlp import MLPVAE
 from report_builder.runs import RunConfig, RunStore
 from report_builder.train import as_float
 

@@ -57,7 +57,7 @@ def answers(**runs) -> dict[str, str]:
     numbers = {"runs": {"linear": run(), "cosine": run(ddpm=29.0, half_signal_t=500,
                                                        pure_noise_share=0.05)} | runs,
                "data": {"name": "mnist-5k", "test_images": 1000}, "profile": "full",
-               "judge": None, "search": None, "samples_scored": 250}
+               "judge": None, "analyses": {}, "samples_scored": 250}
     return {name: " ".join(text.split()) for name, text in drafts("ddpm", numbers).items()}
 
 

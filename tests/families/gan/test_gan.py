@@ -9,7 +9,7 @@ from torch.func import functional_call
 
 from report_builder.errors import ReportBuilderError
 from report_builder.families import gan as family
-from report_builder.models.gan import Discriminator
+from report_builder.families.gan.networks import Discriminator
 from report_builder.runs import RunConfig, RunStore, run_key
 from report_builder.spec import load_spec
 from report_builder.train import Fit

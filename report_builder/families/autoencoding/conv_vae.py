@@ -4,10 +4,10 @@ Gaussian posterior q(z|x), the MSE reconstruction term and a KL weight β (Higgi
 
 from pydantic import Field
 
-from .. import evaluate, run_figures
-from ..models.conv import VAE
-from ..numbers import epochs
-from . import base
+from ...numbers import epochs
+from .. import base
+from . import figures, measures
+from .conv import VAE
 
 
 class Params(base.Params):
@@ -24,5 +24,5 @@ def label(config) -> str:
 
 
 # One Adam, the training images, the model's own loss: the defaults.
-FAMILY = base.Family(Params, build, label, evaluate.autoencoder_metrics,
-                     figures=run_figures.ENCODER_DECODER, summary=base.AUTOENCODER_COLUMNS)
+FAMILY = base.Family(Params, build, label, measures.autoencoder_metrics,
+                     figures=figures.ENCODER_DECODER, summary=measures.AUTOENCODER_COLUMNS)

@@ -3,10 +3,10 @@ trained on the mean squared error, and no prior, so decoding z ~ N(0, I) is a gu
 
 from pydantic import Field
 
-from .. import evaluate, run_figures
-from ..models.conv import AutoEncoder
-from ..numbers import epochs
-from . import base
+from ...numbers import epochs
+from .. import base
+from . import figures, measures
+from .conv import AutoEncoder
 
 
 class Params(base.Params):
@@ -22,5 +22,5 @@ def label(config) -> str:
 
 
 # One Adam, the training images, the model's own loss: the defaults.
-FAMILY = base.Family(Params, build, label, evaluate.autoencoder_metrics,
-                     figures=run_figures.ENCODER_DECODER, summary=base.AUTOENCODER_COLUMNS)
+FAMILY = base.Family(Params, build, label, measures.autoencoder_metrics,
+                     figures=figures.ENCODER_DECODER, summary=measures.AUTOENCODER_COLUMNS)

@@ -1,4 +1,4 @@
-"""Figures of one trained run that any encoder/decoder family can draw: each takes the
+"""Figures of one trained run that the encoder/decoder families draw: each takes the
 run's name, the run, what it measured and the evaluation context, and returns a Figure.
 
 A family lists the kinds it draws in its `figures`; the spec asks for kinds by run. Captions
@@ -8,15 +8,15 @@ quote only what the run measured (a run with no judge has no Fréchet distance t
 import numpy as np
 import torch
 
-from . import evaluate as ev
-from .figures import (
-    Figure,
+from ... import evaluate as ev
+from ...figures import Figure, plot_samples
+from . import measures as ms
+from .drawings import (
     plot_kl_per_dimension,
     plot_latent_scatter,
     plot_loss_curves,
     plot_manifold,
     plot_reconstructions,
-    plot_samples,
 )
 
 N_RECONSTRUCTIONS = 5
@@ -43,17 +43,17 @@ def reconstructions(name: str, run, measured: dict, evaluation, inputs=None) -> 
 
 def kl_per_dimension(name: str, run, measured: dict, evaluation) -> Figure:
     kl = np.asarray(measured["kl_per_dimension"])
-    used = int((kl > ev.PRIOR_KL).sum())
+    used = int((kl > ms.PRIOR_KL).sum())
     caption = (f"Run <code>{name}</code>, {run.label}: the KL of each of the {len(kl)} latent "
                f"dimensions, averaged over the test images. {used} carry more than "
-               f"{ev.PRIOR_KL:g} nats; the other {len(kl) - used} carry "
-               f"{kl[kl <= ev.PRIOR_KL].sum():.2g} nats together.")
+               f"{ms.PRIOR_KL:g} nats; the other {len(kl) - used} carry "
+               f"{kl[kl <= ms.PRIOR_KL].sum():.2g} nats together.")
     return plot_kl_per_dimension(f"kl_per_dimension_{name}", caption,
-                                 f"{run.label}: KL per dimension", kl, ev.PRIOR_KL)
+                                 f"{run.label}: KL per dimension", kl, ms.PRIOR_KL)
 
 
 def samples(name: str, run, measured: dict, evaluation) -> Figure:
-    shown = ev.prior_samples(run.model, N_SHOWN_SAMPLES, evaluation.seed).cpu().numpy()
+    shown = ms.prior_samples(run.model, N_SHOWN_SAMPLES, evaluation.seed).cpu().numpy()
     scored = (f" Fréchet distance over {evaluation.n_samples} samples: "
               f"{measured['samples']['frechet']:.1f}." if "samples" in measured else "")
     caption = (f"Run <code>{name}</code>, {run.label}: 16 decodings of z ~ N(0, I)."
@@ -69,7 +69,7 @@ def loss_curves(name: str, run, measured: dict, evaluation) -> Figure:
 
 
 def sample_grid(name: str, run, measured: dict, evaluation) -> Figure:
-    shown = ev.prior_samples(run.model, ev.GRID_SAMPLES, evaluation.seed).cpu().numpy()
+    shown = ms.prior_samples(run.model, ms.GRID_SAMPLES, evaluation.seed).cpu().numpy()
     caption = (f"Run <code>{name}</code>, {run.label}: 100 decodings of z ~ N(0, I). The digit "
                f"classifier reads {measured['grid_confident']} of them with p > "
                f"{ev.CONFIDENT}.")
@@ -77,7 +77,7 @@ def sample_grid(name: str, run, measured: dict, evaluation) -> Figure:
 
 
 def manifold(name: str, run, measured: dict, evaluation) -> Figure:
-    z, images = ev.latent_manifold(run.model, MANIFOLD_SIZE, MANIFOLD_LIMIT)
+    z, images = ms.latent_manifold(run.model, MANIFOLD_SIZE, MANIFOLD_LIMIT)
     caption = (f"Run <code>{name}</code>, {run.label}: decodings of a regular "
                f"{MANIFOLD_SIZE}x{MANIFOLD_SIZE} grid of z over [-{MANIFOLD_LIMIT:g}, "
                f"{MANIFOLD_LIMIT:g}]², z₁ left to right, z₂ bottom to top.")
@@ -86,7 +86,7 @@ def manifold(name: str, run, measured: dict, evaluation) -> Figure:
 
 
 def latent_scatter(name: str, run, measured: dict, evaluation) -> Figure:
-    means = ev.posterior_means(run.model, evaluation.test_images).cpu().numpy()
+    means = ms.posterior_means(run.model, evaluation.test_images).cpu().numpy()
     caption = (f"Run <code>{name}</code>, {run.label}: posterior means of the "
                f"{len(means)} test images, coloured by digit. Mean spread (standard "
                f"deviation per dimension) {measured['latent_spread']:.2f}.")

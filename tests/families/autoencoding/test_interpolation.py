@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from report_builder.analyses.interpolation import interpolate, path_statistics
+from report_builder.families.autoencoding.interpolation import interpolate, path_statistics
 
 
 def test_an_even_morph_has_jump_ratio_one_and_a_jump_does_not():

@@ -1,6 +1,7 @@
-"""A fully connected VAE (KAIST AI502, Homework 4): MLP encoder and decoder.
+"""Fully connected networks: the VAE of KAIST AI502, Homework 4 (MLP encoder and decoder),
+and an auto-encoder with the same networks and a deterministic code.
 
-The decoder is Bernoulli by default: it outputs pixel logits and the reconstruction
+The decoder is Bernoulli: it outputs pixel logits and the reconstruction
 term is the binary cross-entropy summed over the 784 pixels, so recon + KL is the
 negative ELBO in nats per image.
 """
@@ -9,7 +10,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .distributions import gaussian_kl
+from ...models.distributions import gaussian_kl
 
 PIXELS = 28 * 28
 
@@ -52,3 +53,30 @@ class MLPVAE(nn.Module):
         recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / len(x)
         kl = gaussian_kl(mu, log_sigma)
         return {"loss": recon + self.beta * kl, "recon": recon, "kl": kl}
+
+
+# The MLP VAE's networks with a deterministic code, so that its reconstruction term is in
+# the same unit (nats per image, the binary cross-entropy summed over pixels) as a VAE's.
+class MLPAE(nn.Module):
+    def __init__(self, nz: int = 16, hidden: tuple[int, ...] = (512, 256)):
+        super().__init__()
+        self.nz = nz
+        self.encoder = nn.Sequential(nn.Flatten(), mlp([PIXELS, *hidden, nz]))
+        self.decoder = mlp([nz, *reversed(hidden), PIXELS])  # pixel logits
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x).float()
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z).float().view(-1, 1, 28, 28)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.decode_logits(z))
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+    def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        logits = self.decode_logits(self.encode(x))
+        recon = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / len(x)
+        return {"loss": recon, "recon": recon}

@@ -17,11 +17,11 @@ from typing import Literal
 import torch
 from pydantic import Field
 
-from .. import evaluate, run_figures
-from ..models.mlp import MLPVAE
-from ..numbers import epochs
-from ..train import Fit
-from . import base
+from ...numbers import epochs
+from ...train import Fit
+from .. import base
+from . import figures, measures
+from .mlp import MLPVAE
 
 
 class Params(base.Params):
@@ -80,7 +80,9 @@ def label(config) -> str:
 
 
 FAMILY = base.Family(
-    Params, build, label, evaluate.bernoulli_metrics, step=step, check_run=check_run,
-    figures={"samples": run_figures.samples, "reconstructions": run_figures.reconstructions,
-             "kl_per_dimension": run_figures.kl_per_dimension},
-    summary=base.BERNOULLI_COLUMNS)
+    Params, build, label, measures.bernoulli_metrics, step=step, check_run=check_run,
+    figures={"samples": figures.samples, "reconstructions": figures.reconstructions,
+             "kl_per_dimension": figures.kl_per_dimension},
+    summary=measures.BERNOULLI_COLUMNS,
+    parts={"beta": "KL weight w(t)", "recon": "reconstruction (BCE per image)",
+           "kl": "KL (nats per image)", "loss": "loss"})

@@ -4,9 +4,9 @@ nats per image; the KL term has a weight."""
 
 from pydantic import Field
 
-from .. import evaluate, run_figures
-from ..models.mlp import MLPVAE
-from . import base
+from .. import base
+from . import figures, measures
+from .mlp import MLPVAE
 
 
 class Params(base.Params):
@@ -24,9 +24,9 @@ def label(config) -> str:
 
 
 # One Adam, the training images, the model's own loss: the defaults.
-FAMILY = base.Family(Params, build, label, evaluate.autoencoder_metrics, figures={
-    **run_figures.ENCODER_DECODER,
-    "sample_grid": run_figures.sample_grid,
-    "manifold": run_figures.manifold,
-    "latent_scatter": run_figures.latent_scatter,
-}, summary=base.AUTOENCODER_COLUMNS)
+FAMILY = base.Family(Params, build, label, measures.autoencoder_metrics, figures={
+    **figures.ENCODER_DECODER,
+    "sample_grid": figures.sample_grid,
+    "manifold": figures.manifold,
+    "latent_scatter": figures.latent_scatter,
+}, summary=measures.AUTOENCODER_COLUMNS)

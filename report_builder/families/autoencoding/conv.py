@@ -12,7 +12,7 @@ from torch import nn
 from torch.autograd.function import once_differentiable
 from torch.nn import functional as F
 
-from .distributions import gaussian_kl
+from ...models.distributions import gaussian_kl
 
 LEAK = 0.2  # LeakyReLU slope, as in DCGAN-style encoders
 

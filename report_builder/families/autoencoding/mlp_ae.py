@@ -4,9 +4,9 @@ reconstruction loss is in nats per image, like a VAE's reconstruction term."""
 
 from pydantic import Field
 
-from .. import evaluate, run_figures
-from ..models.mlp_ae import MLPAE
-from . import base
+from .. import base
+from . import figures, measures
+from .mlp import MLPAE
 
 
 class Params(base.Params):
@@ -23,6 +23,6 @@ def label(config) -> str:
 
 
 # One Adam, the training images, the model's own loss: the defaults.
-FAMILY = base.Family(Params, build, label, evaluate.bernoulli_metrics,
-                     figures={"reconstructions": run_figures.reconstructions},
-                     summary=base.BERNOULLI_COLUMNS)
+FAMILY = base.Family(Params, build, label, measures.bernoulli_metrics,
+                     figures={"reconstructions": figures.reconstructions},
+                     summary=measures.BERNOULLI_COLUMNS)

@@ -5,9 +5,9 @@ import torch
 from specs import one_run_spec
 from torch import nn
 
-from report_builder import evaluate as ev
 from report_builder.errors import ReportBuilderError
-from report_builder.families import beta_vae as family
+from report_builder.families.autoencoding import beta_vae as family
+from report_builder.families.autoencoding import measures as ev
 from report_builder.runs import RunConfig, RunStore, run_key
 from report_builder.spec import load_spec
 
