@@ -24,14 +24,18 @@ FILE_MODE = 0o666 & ~_umask()
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `path` whole or not at all. A full disk is one line naming the folder and what
-    it was writing; the file as it was before stays."""
+    """Write `path` whole or not at all. A full disk, a folder where the file should be or a
+    folder nobody may write to is one line naming the path; the file as it was before
+    stays."""
+    if path.is_dir():
+        raise ReportBuilderError(f"cannot write {path}: it is a folder; name the file to write")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as err:
         _raise_if_full(err, path, data)
-        raise
+        raise ReportBuilderError(f"cannot write {path} ({err.strerror}); choose a folder you "
+                                 "can write to") from None
     try:
         os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as handle:

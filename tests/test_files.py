@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from report_builder.errors import ReportBuilderError
 from report_builder.files import atomic_write_bytes, atomic_write_text
 
 
@@ -131,3 +132,18 @@ def test_a_disk_that_fills_while_runs_train_leaves_no_entry_a_build_would_trust(
         one_line(result, "no space left on the device holding")
         assert every_run_loads(runs) == loadable  # the earlier runs, and nothing half-made
         assert not (tmp_path / "out" / "problem_1_solution.pdf").exists()
+
+
+def test_a_folder_or_a_read_only_place_where_a_file_goes_is_one_line(tmp_path):
+    with pytest.raises(ReportBuilderError, match=f"cannot write {tmp_path}: it is a folder"):
+        atomic_write_text(tmp_path, "x")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):  # root writes anywhere
+            pytest.skip("this user may write to a read-only folder")
+        with pytest.raises(ReportBuilderError, match="cannot write .*locked/a.ipynb"):
+            atomic_write_text(locked / "a.ipynb", "x")
+    finally:
+        locked.chmod(0o700)
