@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/gan_speed.py          # --turns N, --iterations N, --threads N
 
-Both loops train the same networks (report_builder.families.gan.networks, batch 64, fp32) with the
-same losses. The plain loop is what a course notebook does: torchvision's
+Both loops train the same networks (report_builder.families.gan.networks, batch 64,
+fp32) with the same losses. The plain loop is what a course notebook does: torchvision's
 `datasets.MNIST` (here the offline default's 4,000 training digits written as IDX files)
 with `ToTensor`, a DataLoader (shuffle, default workers), separate discriminator passes
 over real, fake and (WGAN-GP) interpolated images, the PyTorch DCGAN example's reuse of the
@@ -20,7 +20,9 @@ A benchmark, not a test: it asserts nothing.
 """
 
 import argparse
+import contextlib
 import gzip
+import os
 import statistics
 import sys
 import tempfile
@@ -122,6 +124,23 @@ def our_loop(loss: str, images: torch.Tensor, timings: list[float]):
             yield
 
 
+@contextlib.contextmanager
+def native_output_silenced():
+    """The profiler's C++ side prints its own lines (USDT start/stop, a failed GPU count) to
+    the process's stdout and stderr; a benchmark's output is its figures."""
+    sys.stdout.flush()
+    saved = [os.dup(1), os.dup(2)]
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), 1)
+        os.dup2(null.fileno(), 2)
+        try:
+            yield
+        finally:
+            for fd, copy in zip((1, 2), saved, strict=True):
+                os.dup2(copy, fd)
+                os.close(copy)
+
+
 def where_time_goes(loss: str, images: torch.Tensor, repeats: int = 5) -> str:
     """Our step's time by operator kind (torch.profiler, self CPU time)."""
     from torch.profiler import ProfilerActivity, profile
@@ -133,7 +152,7 @@ def where_time_goes(loss: str, images: torch.Tensor, repeats: int = 5) -> str:
     fit = Fit(torch.autocast("cpu", enabled=False))
     batch = [images[:BATCH * params.n_critic].contiguous(memory_format=torch.channels_last)]
     gan.step(models, optimizers, batch, params, fit)
-    with profile(activities=[ProfilerActivity.CPU]) as profiler:
+    with native_output_silenced(), profile(activities=[ProfilerActivity.CPU]) as profiler:
         for _ in range(repeats):
             gan.step(models, optimizers, batch, params, fit)
     groups = {"convolutions (forward)": ("mkldnn_convolution", "_convolution"),

@@ -136,10 +136,11 @@ def train(
     they go into every checkpoint, so a resumed run has all of them.
     """
     device = torch.device(config.device)
-    # oneDNN's bf16 convolutions need channels-last; a family whose fp32 convolutions are
-    # faster in it too says so.
+    # oneDNN's bf16 convolutions want channels-last; a family whose fp32 convolutions are
+    # faster in it too, or whose network is slower in it, says so.
     channels_last = device.type == "cpu" and (config.precision == "bf16"
-                                              or family.channels_last)
+                                              if family.channels_last is None
+                                              else family.channels_last)
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     for model in models.values():
         model.to(device=device, memory_format=memory_format).train()

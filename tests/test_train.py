@@ -85,6 +85,21 @@ def test_bf16_autocast_reaches_the_fp32_loss(tiny):
     assert final["bf16"] == pytest.approx(final["fp32"], rel=0.05)
 
 
+@pytest.mark.parametrize("layout, precision, expected", [
+    (None, "bf16", True), (None, "fp32", False), (True, "fp32", True), (False, "bf16", False)])
+def test_a_family_chooses_the_layout_it_trains_in(tiny, monkeypatch, layout, precision,
+                                                  expected):
+    module = families.module("conv_ae")
+    monkeypatch.setattr(module, "FAMILY", replace(module.FAMILY, channels_last=layout))
+    seen = []
+    step = module.FAMILY.step
+    monkeypatch.setattr(module, "FAMILY", replace(module.FAMILY, step=lambda models, *rest: (
+        seen.append(models["model"].encoder[2].weight.is_contiguous(
+            memory_format=torch.channels_last)), step(models, *rest))[1]))
+    fit(tiny, "conv_ae", {"nz": 8}, epochs=1, precision=precision)
+    assert seen and set(seen) == {expected}
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
 @pytest.mark.parametrize("family, params", [
     ("conv_ae", {"nz": 8}), ("bernoulli_vae", {"nz": 8, "hidden": (32,)}),

@@ -101,7 +101,10 @@ class Family:
     batches: Callable | None = None
     # (params, epochs) -> (network, epochs) whose weights the loop keeps
     snapshots: Callable | None = None
-    channels_last: bool = False  # train channels-last on a CPU in fp32 too
+    # The memory layout it trains in on a CPU. None: channels-last in bf16 (what oneDNN's
+    # bf16 convolutions want), contiguous in fp32; True: channels-last in fp32 too; False:
+    # never (a network whose GroupNorm is slower channels-last than its convolutions gain).
+    channels_last: bool | None = None
 
     @property
     def kinds(self) -> list[str]:

@@ -11,8 +11,16 @@ Discriminator:  x (1x28x28) -> Conv 4x4 stride 2 -> 64x14x14 -> LeakyReLU(0.2)
 A WGAN-GP critic is the same discriminator without batch norm (Gulrajani et al. 2017): the
 gradient penalty is taken per sample, and batch norm would mix the samples of a batch.
 The layers are torch's own: the penalty differentiates the critic's input gradient again
-(a double backward), which the matmul-gradient layers of models/conv.py
+(a double backward), which the matmul-gradient layers of autoencoding/conv.py
 (once_differentiable) cannot do.
+
+Both networks keep one memory layout from their first feature map to their last: the
+generator puts its projection into the layout of its convolutions' weights (channels-last
+when the loop trains in it), and the discriminator scores with a 7x7 convolution, which is
+its linear layer over the flattened feature map (the same weights in the same order, the
+same initialisation) but leaves the gradient in the feature map's layout. With a flatten
+there, the LeakyReLU's backward met a contiguous gradient and a channels-last input and
+took ten times as long as with one layout (and the generator's ReLU the other way round).
 """
 
 import torch
@@ -26,12 +34,8 @@ class Generator(nn.Module):
     def __init__(self, nz: int = 100, width: int = WIDTH):
         super().__init__()
         self.nz, self.width = nz, width
-        self.project = nn.Sequential(
-            nn.Linear(nz, 2 * width * 7 * 7, bias=False),
-            nn.Unflatten(1, (2 * width, 7, 7)),
-            nn.BatchNorm2d(2 * width),
-            nn.ReLU(inplace=True),
-        )
+        self.project = nn.Linear(nz, 2 * width * 7 * 7, bias=False)
+        self.start = nn.Sequential(nn.BatchNorm2d(2 * width), nn.ReLU(inplace=True))
         self.upsample = nn.Sequential(
             nn.ConvTranspose2d(2 * width, width, 4, stride=2, padding=1, bias=False),
             nn.BatchNorm2d(width),
@@ -41,7 +45,9 @@ class Generator(nn.Module):
         )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.upsample(self.project(z))
+        x = self.project(z).unflatten(1, (2 * self.width, 7, 7))
+        x = x.contiguous(memory_format=layout_of(self.upsample[0].weight))
+        return self.upsample(self.start(x))
 
 
 class Discriminator(nn.Module):
@@ -53,10 +59,15 @@ class Discriminator(nn.Module):
             nn.Conv2d(width, 2 * width, 4, stride=2, padding=1, bias=not batch_norm),
             nn.BatchNorm2d(2 * width) if batch_norm else nn.Identity(),
             nn.LeakyReLU(LEAK, inplace=True),
-            nn.Flatten(),
         )
-        self.score = nn.Linear(2 * width * 7 * 7, 1)
+        self.score = nn.Conv2d(2 * width, 1, 7)  # a linear layer over the 7x7 map
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """One unbounded score per image: a logit (GAN, LSGAN) or a critic value (WGAN)."""
-        return self.score(self.features(x)).squeeze(1)
+        return self.score(self.features(x)).flatten()
+
+
+def layout_of(weight: torch.Tensor) -> torch.memory_format:
+    channels_last = not weight.is_contiguous() and weight.is_contiguous(
+        memory_format=torch.channels_last)
+    return torch.channels_last if channels_last else torch.contiguous_format

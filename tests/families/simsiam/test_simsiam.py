@@ -174,3 +174,16 @@ def test_outputs_shrunk_onto_one_point_are_seen_before_the_last_batch_norm():
         after = F.normalize(net.projector(net.encoder(images)), dim=1)
     assert family.spread(after) > 0.5 / 16 ** 0.5  # healthy, to a measure taken after it
     assert family.spread(family.outputs(net, images)) < 0.05 / 16 ** 0.5  # one point
+
+
+def test_the_global_average_is_the_pool_and_keeps_its_gradient_channels_last():
+    from torch import nn
+
+    from report_builder.families.simsiam.network import GlobalAverage
+
+    x = torch.randn(4, 8, 7, 7).contiguous(memory_format=torch.channels_last)
+    x.requires_grad_(True)
+    pooled = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())(x)
+    torch.testing.assert_close(GlobalAverage()(x), pooled)
+    GlobalAverage()(x).square().sum().backward()
+    assert x.grad.is_contiguous(memory_format=torch.channels_last)

@@ -1,0 +1,239 @@
+"""Every family's training step against this machine: images (a GAN: generator iterations)
+per second, the ratio to a course notebook's loop, and the share of the FLOP bound.
+
+    .venv/bin/python bench/family_speed.py            # --steps N, --turns N, --threads N
+
+- *Ours* is the shared loop itself (`train.train`, a short run of the problem's own run
+  settings) in the precision a build picks here (`--precision auto`: bf16 on a CPU with
+  AMX/AVX512-BF16, else fp32); a step's time is the median gap between its batches.
+- *Course loop* is what a course notebook does, fp32: torchvision's MNIST dataset with
+  `ToTensor` (the offline images written as IDX files), a DataLoader (shuffle), the same
+  networks and losses, Adam's default implementation. The GAN's and SimSiam's are the
+  loops of bench/gan_speed.py and bench/simsiam_speed.py (separate critic passes;
+  per-image torchvision augmentation in two DataLoader workers); for the other families it
+  is `model.loss` (the family's own step where it has one) on DataLoader batches. The two
+  loops take turns, so a slow spell of a shared machine slows both alike.
+- Images per second count what a step's networks see once per step (a GAN iteration:
+  its n_critic real batches; SimSiam: its images, two views each), for both loops.
+- *FLOP bound*: the FLOPs of one step (forward and backward of every convolution and
+  matrix product, counted from the layer shapes by torch.utils.flop_counter) over the
+  peak this machine reaches on a large matrix product in the step's precision, on the same
+  threads. The share is that bound over the measured step: 100% would be a step that is
+  nothing but GEMM at peak.
+
+A benchmark, not a test: it asserts nothing.
+"""
+
+import argparse
+import gzip
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from build_time import cpu_description
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.data import DataLoader
+from torch.utils.flop_counter import flop_registry
+from torchvision import datasets, transforms
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from report_builder import families  # noqa: E402
+from report_builder.data import load_mnist_5k  # noqa: E402
+from report_builder.plan import run_config  # noqa: E402
+from report_builder.spec import load_spec  # noqa: E402
+from report_builder.train import Fit, TrainConfig, cpu_has_bf16, train  # noqa: E402
+
+# One run of each family, as its problem trains it: (label, problem, run).
+RUNS = [("conv_ae", "problem1", "ae"), ("conv_vae", "problem1", "vae_beta0"),
+        ("mlp_vae", "hw4", "latent_2"), ("bernoulli_vae", "vae-likelihood", "vae"),
+        ("mlp_ae", "beta-vae", "ae_16"), ("beta_vae", "beta-vae", "warmup"),
+        ("gan vanilla", "gan", "vanilla"), ("gan wgan-gp", "gan", "wgan_gp"),
+        ("simsiam", "simsiam", "simsiam"), ("ddpm", "ddpm", "linear"),
+        ("classifier", "problem1", None)]
+
+
+def config_of(problem: str, run: str | None, precision: str):
+    spec = load_spec(problem)
+    return run_config(spec.runs[run] if run else spec.classifier, 0, precision)
+
+
+def write_idx(folder: Path, images: np.ndarray, labels: np.ndarray) -> None:
+    """The files torchvision's MNIST reads from MNIST/raw (the test split is empty)."""
+    raw = folder / "MNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    for split, x, y in (("train", images, labels), ("t10k", images[:0], labels[:0])):
+        header = np.array([2051, len(x), 28, 28], dtype=">i4").tobytes()
+        (raw / f"{split}-images-idx3-ubyte").write_bytes(header + x.astype(np.uint8).tobytes())
+        header = np.array([2049, len(y)], dtype=">i4").tobytes()
+        (raw / f"{split}-labels-idx1-ubyte").write_bytes(header + y.astype(np.uint8).tobytes())
+    for path in raw.iterdir():
+        if path.suffix != ".gz":
+            path.with_suffix(path.suffix + ".gz").write_bytes(gzip.compress(path.read_bytes()))
+
+
+def our_steps(config, data, steps: int):
+    """Yields (seconds, images) of each step of the shared loop, in the build's precision."""
+    family = families.get(config.family)
+    torch.manual_seed(0)
+    models = family.build(config.params)
+    tensors = family.tensors(data, config.params)
+    train_config = TrainConfig(1, config.lr, config.batch_size, 0, precision=config.precision)
+    short = [t[:config.batch_size * (steps + 1) * _images_per_step(family, config)]
+             for t in tensors]
+    stamps: list[float] = []
+    while True:
+        stamps.clear()
+        train(family, config.params, models, short, train_config, data=data,
+              on_batch=lambda *_: stamps.append(time.perf_counter()))
+        per_step = config.batch_size * _images_per_step(family, config)
+        yield from ((seconds, per_step) for seconds in np.diff(stamps))
+
+
+def _images_per_step(family, config) -> int:
+    """Images one step draws: a GAN's generator iteration takes n_critic batches."""
+    return getattr(config.params, "n_critic", 1) if family.batches else 1
+
+
+def flops_per_step(config, data) -> float:
+    family = families.get(config.family)
+    torch.manual_seed(0)
+    models = family.build(config.params)
+    for model in models.values():
+        model.train()
+    optimizers = family.optimizers(models, config.params, config.lr)
+    n = config.batch_size * _images_per_step(family, config)
+    batch = [t[:n] for t in family.tensors(data, config.params)]
+    fit = Fit(torch.autocast("cpu", enabled=False))
+    with CountFlops() as counter:
+        family.step(models, optimizers, batch, config.params, fit)
+    return counter.total
+
+
+class CountFlops(TorchDispatchMode):
+    """FLOPs of the convolutions and matrix products run, by torch.utils.flop_counter's
+    formulas (its FlopCounterMode tracks modules with hooks that WGAN-GP's double backward
+    through autograd.grad does not allow)."""
+
+    def __init__(self):
+        super().__init__()
+        self.total = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        formula = flop_registry.get(func._overloadpacket)
+        if formula is not None:
+            self.total += formula(*args, **kwargs, out_val=out)
+        return out
+
+
+def gemm_peak(precision: str, size: int = 2048, repeats: int = 5) -> float:
+    """FLOP/s of a large matrix product in this precision: the machine's reachable peak."""
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
+    a @ b
+    started = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return repeats * 2 * size ** 3 / (time.perf_counter() - started)
+
+
+def course_steps(config, root: Path):
+    """Yields (seconds, images) of each step of a course notebook's loop (fp32)."""
+    if config.family == "gan":
+        import gan_speed
+
+        loop = gan_speed.plain_loop(config.params.loss, root)
+        per_step = gan_speed.BATCH * config.params.n_critic
+    elif config.family == "simsiam":
+        import simsiam_speed
+
+        loop = simsiam_speed.plain_loop(torch.load(root / "images.pt"))
+        per_step = simsiam_speed.BATCH
+    else:
+        loop, per_step = _plain_loop(config, root), config.batch_size
+    while True:
+        started = time.perf_counter()
+        next(loop)
+        yield time.perf_counter() - started, per_step
+
+
+def _plain_loop(config, root: Path):
+    family = families.get(config.family)
+    torch.manual_seed(0)
+    models = family.build(config.params)
+    for model in models.values():
+        model.train()
+    optimizers = {name: torch.optim.Adam(model.parameters(), lr=config.lr)
+                  for name, model in models.items()}
+    if config.family == "gan":
+        raise ValueError("the GAN's course loop is gan_speed's")
+    dataset = datasets.MNIST(root, train=True, download=False, transform=transforms.ToTensor())
+    loader = DataLoader(dataset, batch_size=config.batch_size, shuffle=True, drop_last=True)
+    fit = Fit(torch.autocast("cpu", enabled=False))
+    while True:
+        for images, labels in loader:
+            batch = [images, labels] if config.family == "classifier" else [images]
+            family.step(models, optimizers, batch, config.params, fit)
+            yield
+
+
+def in_turns(loops: dict, steps: int, turns: int) -> dict[str, tuple[float, float]]:
+    """Each loop's median seconds per step and images per second, the loops taking turns
+    of `steps` steps."""
+    timed = {name: [] for name in loops}
+    for loop in loops.values():
+        next(loop)  # warm-up: workers, first allocations
+    for _ in range(turns):
+        for name, loop in loops.items():
+            timed[name] += [next(loop) for _ in range(steps)]
+    return {name: (statistics.median(seconds for seconds, _ in values),
+                   sum(images for _, images in values) / sum(seconds for seconds, _ in values))
+            for name, values in timed.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=8, help="steps per turn")
+    parser.add_argument("--turns", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--families", nargs="*", help="labels of RUNS to time (default: all)")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    precision = "bf16" if cpu_has_bf16() else "fp32"
+    data = load_mnist_5k()
+    peak = {name: gemm_peak(name) for name in dict.fromkeys(["fp32", precision])}
+    print(f"CPU: {cpu_description()}, {args.threads} threads, torch {torch.__version__}; "
+          f"our steps in {precision} (what --precision auto picks here), the course loop's "
+          f"in fp32; GEMM peak here: "
+          + ", ".join(f"{name} {value / 1e9:.0f} GFLOP/s" for name, value in peak.items()))
+    print(f"{'family':14s} {'images/step':>11s} {'GFLOP/step':>10s} {'ours ms':>8s} "
+          f"{'images/s':>8s} {'course':>8s} {'x course':>8s} {'bound ms':>8s} {'of bound':>8s}")
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        write_idx(root, data.train_images.numpy(), data.train_labels.numpy())
+        from report_builder.train import as_float
+
+        torch.save(as_float(data.train_images), root / "images.pt")
+        for label, problem, run in RUNS:
+            if args.families and label not in args.families:
+                continue
+            config = config_of(problem, run, precision)
+            family = families.get(config.family)
+            per_step = config.batch_size * _images_per_step(family, config)
+            flops = flops_per_step(config, data)
+            timed = in_turns({"ours": our_steps(config, data, args.steps),
+                              "course": course_steps(config, root)}, args.steps, args.turns)
+            (ours, rate), (_, course) = timed["ours"], timed["course"]
+            bound = flops / peak[precision]
+            print(f"{label:14s} {per_step:11d} {flops / 1e9:10.2f} {1000 * ours:8.1f} "
+                  f"{rate:8.0f} {course:8.0f} {rate / course:8.2f} {1000 * bound:8.1f} "
+                  f"{100 * bound / ours:7.0f}%")
+
+
+if __name__ == "__main__":
+    main()
