@@ -7,6 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from ...answers import words_for
 from ...figures import Figure, drawing, label_rows, montage, show_grid, smooth, to_png
 from .sampling import Denoiser, ddim_samples, ddpm_samples
 from .schedule import process as process_of
@@ -206,7 +207,8 @@ def trajectory(name, run, measured, evaluation) -> Figure:
     caption = (f"Run <code>{name}</code>, {run.label}: the predicted x̂_0 along one DDPM "
                f"reverse process for {TRAJECTORY_SAMPLES} samples (top, t falling to the "
                f"right). Below, over the {evaluation.n_samples} measured samples: the share "
-               "whose x̂_0 the digit classifier already reads as the sample's final class "
+               f"whose x̂_0 the {words_for(evaluation.data.name)['judge']} already reads as "
+               "the sample's final class "
                "(± SE), and the mean absolute pixel difference between x̂_0 and the final "
                "sample.")
     return Figure(f"trajectory_{name}", caption, arrays, (run.label,), "ddpm_trajectory")

@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ... import evaluate as ev
+from ...answers import words_for
 from ...figures import TILE, Figure, drawing, plot_interpolation, show_grid, smooth, to_png
 from .measures import (
     EPSILON,
@@ -51,12 +52,14 @@ def perturbation(name: str, run, measured: dict, evaluation) -> Figure:
     found = perturbed(run, evaluation.test_images.device)
     shown = found["order"][:SHOWN_DIMS]
     summary = measured["perturbation"]
+    words = words_for(evaluation.data.name)
     caption = (f"Run <code>{name}</code>, {run.label}, final generator: G(z) for one random z, "
                f"then G(z + {EPSILON:g}·e<sub>d</sub>) for the {SHOWN_DIMS} of its "
                f"{summary['dims']} dimensions d whose perturbation changes the image most, "
                f"ordered by that change (mean absolute pixel change, under each image). They "
                f"carry {summary['top_share']:.0%} of the change summed over all dimensions; "
-               f"the digit classifier reads a different digit after {summary['digit_flips']} "
+               f"the {words['judge']} reads a different {words['noun']} after "
+               f"{summary['digit_flips']} "
                f"of the {summary['dims']} perturbations.")
     arrays = {"base": found["base"].cpu().numpy(),
               "images": found["images"][shown.to(found["images"].device)].cpu().numpy(),
@@ -77,7 +80,8 @@ def interpolation(name: str, run, measured: dict, evaluation) -> Figure:
     caption = (f"Run <code>{name}</code>, {run.label}, final generator: for {PAIRS} random pairs "
                f"(z0, z1), a = 0, 0.1, ..., 1 from left (G(z1)) to right (G(z0)). Rows "
                f"\"z path\" decode a·z0 + (1 − a)·z1; rows \"pixel blend\" show "
-               f"a·G(z0) + (1 − a)·G(z1). In brackets: the digit classifier's mean top-class "
+               f"a·G(z0) + (1 − a)·G(z1). In brackets: the "
+               f"{words_for(evaluation.data.name)['judge']}'s mean top-class "
                f"probability over the nine inner images; over these and {MEASURED_PAIRS - PAIRS} "
                f"more pairs "
                f"{latent['inner_mean']:.2f} on the z paths ({latent['confident_share']:.0%} "
@@ -101,7 +105,8 @@ def fid_over_training(names: list[str], runs: dict, measured: dict[str, dict],
                      f"{measured[name]['best_iteration']}" for name in names)
     caption = (f"FID of {first['fid_samples']:,} samples of each generator snapshot against "
                f"the {first['fid_test_images']:,} test images, in the feature space of the "
-               f"digit classifier this build trained (lower is better; log scale). Star: "
+               f"{words_for(evaluation.data.name)['judge']} this build trained (lower is "
+               f"better; log scale). Star: "
                f"each run's best snapshot ({best}). Dashed: the floor, "
                f"{first['fid_samples']:,} real training images against the same test images "
                f"({first['fid_floor']:.2f}): what a perfect generator would score at this "
