@@ -194,9 +194,9 @@ def measure(spec: Spec, options: BuildOptions, seed: int, pool, store: RunStore,
         "test_spread": ev.spread(test_images),
     }
     for name, section in spec.analyses.items():
-        measure = analyses.get(name).measure
-        if measure is not None:
-            findings[name] = measure(Inputs(section, runs, numbers["runs"], evaluation, seed))
+        combine = analyses.get(name).measure
+        if combine is not None:
+            findings[name] = combine(Inputs(section, runs, numbers["runs"], evaluation, seed))
     numbers["analyses"] = {name: finding.numbers for name, finding in findings.items()}
     return Measured(seed, runs, numbers, evaluation, findings)
 
