@@ -25,14 +25,15 @@ A benchmark, not a test: it asserts nothing.
 """
 
 import argparse
-import gzip
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import gan_speed
 import numpy as np
+import simsiam_speed
 import torch
 from build_time import cpu_description
 from torch.utils._python_dispatch import TorchDispatchMode
@@ -45,7 +46,7 @@ from report_builder import families  # noqa: E402
 from report_builder.data import load_mnist_5k  # noqa: E402
 from report_builder.plan import run_config  # noqa: E402
 from report_builder.spec import load_spec  # noqa: E402
-from report_builder.train import Fit, TrainConfig, cpu_has_bf16, train  # noqa: E402
+from report_builder.train import Fit, TrainConfig, as_float, cpu_has_bf16, train  # noqa: E402
 
 # One run of each family, as its problem trains it: (label, problem, run).
 RUNS = [("conv_ae", "problem1", "ae"), ("conv_vae", "problem1", "vae_beta0"),
@@ -59,20 +60,6 @@ RUNS = [("conv_ae", "problem1", "ae"), ("conv_vae", "problem1", "vae_beta0"),
 def config_of(problem: str, run: str | None, precision: str):
     spec = load_spec(problem)
     return run_config(spec.runs[run] if run else spec.classifier, 0, precision)
-
-
-def write_idx(folder: Path, images: np.ndarray, labels: np.ndarray) -> None:
-    """The files torchvision's MNIST reads from MNIST/raw (the test split is empty)."""
-    raw = folder / "MNIST" / "raw"
-    raw.mkdir(parents=True, exist_ok=True)
-    for split, x, y in (("train", images, labels), ("t10k", images[:0], labels[:0])):
-        header = np.array([2051, len(x), 28, 28], dtype=">i4").tobytes()
-        (raw / f"{split}-images-idx3-ubyte").write_bytes(header + x.astype(np.uint8).tobytes())
-        header = np.array([2049, len(y)], dtype=">i4").tobytes()
-        (raw / f"{split}-labels-idx1-ubyte").write_bytes(header + y.astype(np.uint8).tobytes())
-    for path in raw.iterdir():
-        if path.suffix != ".gz":
-            path.with_suffix(path.suffix + ".gz").write_bytes(gzip.compress(path.read_bytes()))
 
 
 def our_steps(config, data, steps: int):
@@ -145,13 +132,9 @@ def gemm_peak(precision: str, size: int = 2048, repeats: int = 5) -> float:
 def course_steps(config, root: Path):
     """Yields (seconds, images) of each step of a course notebook's loop (fp32)."""
     if config.family == "gan":
-        import gan_speed
-
         loop = gan_speed.plain_loop(config.params.loss, root)
         per_step = gan_speed.BATCH * config.params.n_critic
     elif config.family == "simsiam":
-        import simsiam_speed
-
         loop = simsiam_speed.plain_loop(torch.load(root / "images.pt"))
         per_step = simsiam_speed.BATCH
     else:
@@ -170,8 +153,6 @@ def _plain_loop(config, root: Path):
         model.train()
     optimizers = {name: torch.optim.Adam(model.parameters(), lr=config.lr)
                   for name, model in models.items()}
-    if config.family == "gan":
-        raise ValueError("the GAN's course loop is gan_speed's")
     dataset = datasets.MNIST(root, train=True, download=False, transform=transforms.ToTensor())
     loader = DataLoader(dataset, batch_size=config.batch_size, shuffle=True, drop_last=True)
     fit = Fit(torch.autocast("cpu", enabled=False))
@@ -215,9 +196,7 @@ def main() -> None:
           f"{'images/s':>8s} {'course':>8s} {'x course':>8s} {'bound ms':>8s} {'of bound':>8s}")
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
-        write_idx(root, data.train_images.numpy(), data.train_labels.numpy())
-        from report_builder.train import as_float
-
+        gan_speed.write_idx(root, data.train_images.numpy(), data.train_labels.numpy())
         torch.save(as_float(data.train_images), root / "images.pt")
         for label, problem, run in RUNS:
             if args.families and label not in args.families:

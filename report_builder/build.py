@@ -223,9 +223,9 @@ class PoolTrainer:
 
 def headlines(spec: Spec, numbers: dict) -> list[str]:
     """What the analyses put in the build's summary (a search's pick)."""
-    return [analyses.get(name).headline(numbers["analyses"][name])
-            for name in spec.analyses
-            if analyses.get(name).headline and name in numbers["analyses"]]
+    headline_of = {name: analyses.get(name).headline for name in spec.analyses}
+    return [headline(numbers["analyses"][name]) for name, headline in headline_of.items()
+            if headline and name in numbers["analyses"]]
 
 
 def jobs_for(jobs: int | None, spec: Spec, cluster, device: str) -> int:

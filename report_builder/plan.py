@@ -27,8 +27,9 @@ def run_config(run: RunSpec, seed: int, precision: str) -> RunConfig:
 
 def planners(spec: Spec) -> list[tuple[str, object, object]]:
     """(name, section, planner) of each analysis of the spec that trains runs of its own."""
-    return [(name, section, analyses.get(name).planner)
-            for name, section in spec.analyses.items() if analyses.get(name).planner]
+    found = [(name, section, analyses.get(name).planner)
+             for name, section in spec.analyses.items()]
+    return [(name, section, planner) for name, section, planner in found if planner]
 
 
 def run_plan(spec: Spec, seed: int, precision: str) -> dict[str, RunConfig]:

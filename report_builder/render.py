@@ -14,7 +14,6 @@ from pathlib import Path
 
 import jinja2
 
-from . import analyses
 from .answers import words_for
 from .files import atomic_write_bytes, atomic_write_json, atomic_write_text, sha256_bytes
 from .noise import standard_error
@@ -101,8 +100,7 @@ def make_manifest(spec: Spec, options, numbers: dict, answers: dict, figures: di
             for name, run in runs.items()
         },
         "analyses": numbers["analyses"],
-        "added_by": {run: name for name, section in spec.analyses.items()
-                     for run in analyses.get(name).adds(section)},
+        "added_by": spec.added_by(),
         "judge": numbers["judge"],
         "test_spread": numbers["test_spread"],
         "seeds": numbers.get("seeds"),

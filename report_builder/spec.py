@@ -194,6 +194,11 @@ class Spec(Strict):
         return {run: like for name, section in self.analyses.items()
                 for run, like in analyses.get(name).adds(section).items()}
 
+    def added_by(self) -> dict[str, str]:
+        """Each run an analysis adds, with the analysis's name."""
+        return {run: name for name, section in self.analyses.items()
+                for run in analyses.get(name).adds(section)}
+
     def report_runs(self) -> list[str]:
         """The runs the report measures and quotes: the spec's and the analyses' own."""
         return [*self.runs, *self.added_runs()]
@@ -226,10 +231,19 @@ def section_of(name: str, raw) -> BaseModel:
     try:
         return analyses.get(name).Section.model_validate(raw)
     except ValidationError as err:
-        first = err.errors()[0]
-        where = ".".join(str(part) for part in (name, *first["loc"]))
-        more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
-        raise ValueError(f"{where}: {first['msg'].removeprefix('Value error, ')}{more}") from None
+        raise ValueError(first_error(err, (name,))) from None
+
+
+def first_error(err: ValidationError, prefix: tuple[str, ...] = ()) -> str:
+    """A validation's first error as `path.to.field: message (+N more)`. An analysis's
+    section names its own path in its message (section_of), under `analyses`."""
+    first = err.errors()[0]
+    message = first["msg"].removeprefix("Value error, ")
+    more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
+    if first["loc"] == ("analyses",):
+        return f"{message}{more}"
+    where = ".".join(str(part) for part in (*prefix, *first["loc"]) if part != "analyses")
+    return f"{where or 'spec'}: {message}{more}"
 
 
 def spec_path(problem: str) -> Path:
@@ -274,14 +288,7 @@ def _validated(model: type[BaseModel], raw, path: Path):
     try:
         return model.model_validate(raw)
     except ValidationError as err:
-        first = err.errors()[0]
-        # An analysis's section names its own path in the message (section_of).
-        loc = ".".join(str(part) for part in first["loc"] if part != "analyses") or "spec"
-        message = first["msg"].removeprefix("Value error, ")
-        if first["loc"] == ("analyses",):
-            loc, message = message.split(": ", 1)
-        more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
-        raise ReportBuilderError(f"{path}: {loc}: {message}{more}") from None
+        raise ReportBuilderError(f"{path}: {first_error(err)}") from None
 
 
 def with_profile(spec: Spec, profile: str) -> Spec:
@@ -313,10 +320,7 @@ def with_profile(spec: Spec, profile: str) -> Spec:
             return analyses.get(name).with_profile(section, override.epochs,
                                                    override.analyses.get(name, {}))
         except ValidationError as err:
-            first = err.errors()[0]
-            where = ".".join(str(part) for part in (name, *first["loc"]))
-            message = first["msg"].removeprefix("Value error, ")
-            raise ReportBuilderError(f"profiles.{profile}.{where}: {message}") from None
+            raise ReportBuilderError(f"profiles.{profile}.{first_error(err, (name,))}") from None
 
     return spec.model_copy(
         update={

@@ -7,13 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
+
+from ..spec import Strict
 
 
-class Section(BaseModel):
+class Section(Strict):
     """An analysis's spec section: unknown keys are refused, like everywhere in a spec."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,15 @@ from pydantic import Field, field_validator, model_validator
 from torch.nn import functional as F
 
 from ... import evaluate as ev
-from ...analyses.base import Analysis, Decision, Finding, Inputs, Planner, Section
+from ...analyses.base import (
+    Analysis,
+    Decision,
+    Finding,
+    Inputs,
+    Planner,
+    Section,
+    apply_profile,
+)
 from ...figures import Figure, drawing, to_png
 from ...numbers import epochs
 from ...runs import Run, RunConfig
@@ -65,7 +73,7 @@ def with_profile(search: BetaSearch, n_epochs: int | None, changes: dict) -> Bet
     """A short profile trains every rung and the tuned run its epochs, without halving."""
     shortened = {"search_epochs": n_epochs, "final_epochs": n_epochs,
                  "halving": None} if n_epochs else {}
-    return BetaSearch.model_validate(search.model_dump() | shortened | changes)
+    return apply_profile(search, n_epochs, shortened | changes)
 
 
 def search_name(beta: float, n_epochs: int) -> str:

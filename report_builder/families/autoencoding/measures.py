@@ -12,7 +12,6 @@ from ...models.distributions import gaussian_kl, gaussian_kl_each
 from ...noise import mean_and_se
 from ..base import Column
 
-EVAL_BATCH = ev.EVAL_BATCH
 GRID_SAMPLES = 100  # a 10x10 grid of prior samples
 
 
@@ -31,7 +30,8 @@ def mean_kl(model: nn.Module, images: torch.Tensor) -> float:
 @torch.no_grad()
 def posterior(model: nn.Module, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """A VAE's q(z|x) for each image: its mean and log standard deviation, batch by batch."""
-    mu, log_sigma = zip(*(model.encode(chunk) for chunk in images.split(EVAL_BATCH)), strict=True)
+    chunks = images.split(ev.EVAL_BATCH)
+    mu, log_sigma = zip(*(model.encode(chunk) for chunk in chunks), strict=True)
     return torch.cat(mu), torch.cat(log_sigma)
 
 
@@ -50,24 +50,22 @@ def encode_mean(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def code_norm(model: nn.Module, images: torch.Tensor) -> float:
+def posterior_means(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
+    return torch.cat([encode_mean(model, chunk) for chunk in images.split(ev.EVAL_BATCH)])
+
+
+def code_norm(means: torch.Tensor) -> float:
     """Mean Euclidean norm of the test embeddings (a VAE's posterior means).
 
     Draws from N(0, I) in R^nz have norm close to sqrt(nz); codes far from that norm
     live where prior samples rarely land.
     """
-    codes = torch.cat([encode_mean(model, chunk) for chunk in images.split(EVAL_BATCH)])
-    return codes.norm(dim=1).mean().item()
+    return means.norm(dim=1).mean().item()
 
 
-@torch.no_grad()
-def posterior_means(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
-    return torch.cat([encode_mean(model, chunk) for chunk in images.split(EVAL_BATCH)])
-
-
-def latent_spread(model: nn.Module, images: torch.Tensor) -> float:
+def latent_spread(means: torch.Tensor) -> float:
     """Standard deviation of the test posterior means, averaged over latent dimensions."""
-    return posterior_means(model, images).std(dim=0).mean().item()
+    return means.std(dim=0).mean().item()
 
 
 def sharpness(images: torch.Tensor) -> float:
@@ -88,7 +86,7 @@ def test_elbo(model: nn.Module, images: torch.Tensor, seed: int) -> dict:
         return {}
     torch.manual_seed(seed)
     recons, kls = [], []
-    for chunk in images.split(EVAL_BATCH):
+    for chunk in images.split(ev.EVAL_BATCH):
         mu, log_sigma = model.encode(chunk)
         logits = model.decode_logits(model.reparameterize(mu, log_sigma))
         recons.append(F.binary_cross_entropy_with_logits(
@@ -122,6 +120,7 @@ def autoencoder_metrics(run, evaluation) -> dict:
     model, judge, test_images = run.model, evaluation.judge, evaluation.test_images
     samples = prior_samples(model, evaluation.n_samples, evaluation.seed)
     recons = reconstruct_all(model, test_images)
+    means = posterior_means(model, test_images)  # an AE's codes
     mse = (recons - test_images).pow(2).flatten(1).mean(1).double().cpu()
     kept_class = (ev.predicted_digits(judge, recons) == evaluation.test_labels.cpu()).double()
     final = {name: float(np.mean(values[-20:])) for name, values in run.history.items()}
@@ -136,8 +135,8 @@ def autoencoder_metrics(run, evaluation) -> dict:
         "final_kl": final.get("kl", 0.0),
         "first_kl": float(np.mean(run.history["kl"][:20])) if "kl" in run.history else 0.0,
         "samples": ev.judge_images(judge, samples),
-        "code_norm": code_norm(model, test_images),
-        "latent_spread": latent_spread(model, test_images),
+        "code_norm": code_norm(means),
+        "latent_spread": latent_spread(means),
         "sharpness": sharpness(samples),
         "grid_confident": int((ev.digit_confidence(
             judge, prior_samples(model, GRID_SAMPLES, evaluation.seed)) > ev.CONFIDENT).sum()),
@@ -164,7 +163,7 @@ def bernoulli_recon_each(model: nn.Module, images: torch.Tensor) -> torch.Tensor
     deterministic auto-encoder's reconstruction term (a VAE's decodes the posterior mean)."""
     return torch.cat([F.binary_cross_entropy_with_logits(
         model.decode_logits(encode_mean(model, chunk)), chunk, reduction="none"
-    ).flatten(1).sum(1).double().cpu() for chunk in images.split(EVAL_BATCH)])
+    ).flatten(1).sum(1).double().cpu() for chunk in images.split(ev.EVAL_BATCH)])
 
 
 @torch.no_grad()
