@@ -2,6 +2,7 @@
 per second, the ratio to a course notebook's loop, and the share of the FLOP bound.
 
     .venv/bin/python bench/family_speed.py            # --steps N, --turns N, --threads N
+    .venv/bin/python bench/family_speed.py --split    # and where each step's time goes
 
 - *Ours* is the shared loop itself (`train.train`, a short run of the problem's own run
   settings) in the precision a build picks here (`--precision auto`: bf16 on a CPU with
@@ -20,11 +21,25 @@ per second, the ratio to a course notebook's loop, and the share of the FLOP bou
   peak this machine reaches on a large matrix product in the step's precision, on the same
   threads. The share is that bound over the measured step: 100% would be a step that is
   nothing but GEMM at peak.
+- *Where the time goes* (`--split`): one short run of the shared loop under torch.profiler,
+  each op's own time put in the phase it ran in: data (the loop's batch gathering, outside
+  the family's step), augment (a family's range named "augment"), forward (the rest of the
+  step: ddpm's weight average too, 0.2 ms), backward (the autograd engine's), optimizer
+  (`Optimizer.*`: its step and zero_grad). The shares are the profile's; the ms are those
+  shares of the unprofiled step.
+  *Kernels* is the share of the step in convolution and matrix-product kernels, and
+  *kernel rate* the step's FLOPs over the time in them, as a share of the GEMM peak: a step
+  whose kernels are most of its time but far from peak is bound by how well those kernels
+  suit its small layers; one whose kernels are a small share is bound by everything else
+  (norms, activations, pooling, Python). The profiler adds a few microseconds to every op,
+  so steps of many small ops show a little more time outside the kernels than they spend.
 
 A benchmark, not a test: it asserts nothing.
 """
 
 import argparse
+import dataclasses
+import re
 import statistics
 import sys
 import tempfile
@@ -36,6 +51,7 @@ import numpy as np
 import simsiam_speed
 import torch
 from build_time import cpu_description
+from torch.profiler import ProfilerActivity, profile, record_function
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.data import DataLoader
 from torch.utils.flop_counter import flop_registry
@@ -78,6 +94,71 @@ def our_steps(config, data, steps: int):
               on_batch=lambda *_: stamps.append(time.perf_counter()))
         per_step = config.batch_size * _images_per_step(family, config)
         yield from ((seconds, per_step) for seconds in np.diff(stamps))
+
+
+def step_split(config, data, steps: int) -> tuple[dict[str, float], float]:
+    """Shares of a step's time by phase, and the share in convolution and matmul kernels,
+    from one profiled short run of the shared loop (its epoch-end measurements left out)."""
+    family = families.get(config.family)
+    traced = dataclasses.replace(family, step=_in_range("step", family.step),
+                                 epoch_end=family.epoch_end and _in_range("epoch end",
+                                                                          family.epoch_end))
+    torch.manual_seed(0)
+    models = traced.build(config.params)
+    n = config.batch_size * _images_per_step(family, config) * (steps + 1)
+    short = [t[:n] for t in traced.tensors(data, config.params)]
+    train_config = TrainConfig(1, config.lr, config.batch_size, 0, precision=config.precision)
+    train(traced, config.params, models, short, train_config, data=data)  # warm-up
+    with profile(activities=[ProfilerActivity.CPU]) as profiled:
+        train(traced, config.params, models, short, train_config, data=data)
+    return split(profiled.events())
+
+
+PHASES = ("data", "augment", "forward", "backward", "optimizer")
+KERNELS = re.compile(r"aten::(_?convolution|mkldnn_convolution|convolution_backward|"
+                     r"addmm|mm|bmm|baddbmm|_addmm_activation|linear)$")
+
+
+def split(events) -> tuple[dict[str, float], float]:
+    """Each op's own time by the phase its enclosing ranges name (see the module's doc)."""
+    seconds, kernels = dict.fromkeys(PHASES, 0.0), 0.0
+    for event in events:
+        phase = phase_of(_ranges(event))
+        if phase is None:
+            continue
+        seconds[phase] += event.self_cpu_time_total
+        if KERNELS.match(event.name):
+            kernels += event.self_cpu_time_total
+    total = sum(seconds.values())
+    return {phase: value / total for phase, value in seconds.items()}, kernels / total
+
+
+def _ranges(event) -> list[str]:
+    names = []
+    while event is not None:
+        names.append(event.name)
+        event = event.cpu_parent
+    return names
+
+
+def phase_of(ranges: list[str]) -> str | None:
+    """The phase of an op, from its own name and its enclosing ranges' (innermost first)."""
+    if "epoch end" in ranges:
+        return None
+    if "augment" in ranges:
+        return "augment"
+    if any(name.startswith("Optimizer.") for name in ranges):
+        return "optimizer"
+    if any(name.startswith("autograd::engine") for name in ranges):
+        return "backward"
+    return "forward" if "step" in ranges else "data"
+
+
+def _in_range(name: str, function):
+    def traced(*args, **kwargs):
+        with record_function(name):
+            return function(*args, **kwargs)
+    return traced
 
 
 def _images_per_step(family, config) -> int:
@@ -183,6 +264,8 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--families", nargs="*", help="labels of RUNS to time (default: all)")
+    parser.add_argument("--split", action="store_true",
+                        help="also profile where each step's time goes")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     precision = "bf16" if cpu_has_bf16() else "fp32"
@@ -194,6 +277,7 @@ def main() -> None:
           + ", ".join(f"{name} {value / 1e9:.0f} GFLOP/s" for name, value in peak.items()))
     print(f"{'family':14s} {'images/step':>11s} {'GFLOP/step':>10s} {'ours ms':>8s} "
           f"{'images/s':>8s} {'course':>8s} {'x course':>8s} {'bound ms':>8s} {'of bound':>8s}")
+    splits = []
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         gan_speed.write_idx(root, data.train_images.numpy(), data.train_labels.numpy())
@@ -212,6 +296,21 @@ def main() -> None:
             print(f"{label:14s} {per_step:11d} {flops / 1e9:10.2f} {1000 * ours:8.1f} "
                   f"{rate:8.0f} {course:8.0f} {rate / course:8.2f} {1000 * bound:8.1f} "
                   f"{100 * bound / ours:7.0f}%")
+            if args.split:
+                splits.append((label, ours, flops / peak[precision],
+                               *step_split(config, data, args.steps)))
+    if splits:
+        print_splits(splits)
+
+
+def print_splits(splits) -> None:
+    print("\nWhere a step's time goes (ms of the unprofiled step, by the profile's shares):")
+    print(f"{'family':14s} {'step ms':>7s} " + " ".join(f"{p:>9s}" for p in PHASES)
+          + f" {'kernels':>8s} {'kernel rate':>11s}")
+    for label, step, bound, shares, kernels in splits:
+        print(f"{label:14s} {1000 * step:7.1f} "
+              + " ".join(f"{1000 * step * shares[p]:9.1f}" for p in PHASES)
+              + f" {100 * kernels:7.0f}% {100 * bound / (step * kernels):10.0f}%")
 
 
 if __name__ == "__main__":

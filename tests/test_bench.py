@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 
 def load(name: str):
@@ -46,3 +47,26 @@ def test_same_results_names_what_differs_and_ignores_timings():
     changed["figures"]["samples"]["pixels_sha256"] = "q"
     assert same_results.differences(manifest, changed) == [
         "run vae: test_mse", "answer q1", "figure samples: pixels"]
+
+
+def test_family_speed_puts_each_op_in_the_phase_it_ran_in():
+    from torch.profiler import ProfilerActivity, profile, record_function
+
+    family_speed = load("family_speed")
+    layer = torch.nn.Linear(32, 32)
+    optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
+    with profile(activities=[ProfilerActivity.CPU]) as profiled:
+        index = torch.randperm(64)[:16]  # the loop's batch gathering: outside the step
+        with record_function("step"):
+            with record_function("augment"):
+                x = torch.rand(64, 32)[index].flip(0)
+            loss = layer(x).square().mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        with record_function("epoch end"):  # left out
+            layer(torch.rand(4096, 32)).sum()
+    shares, kernels = family_speed.split(profiled.events())
+    assert set(shares) == set(family_speed.PHASES)
+    assert all(shares[phase] > 0 for phase in family_speed.PHASES)
+    assert abs(sum(shares.values()) - 1) < 1e-9 and 0 < kernels < 1

@@ -26,6 +26,16 @@ def test_augmentations_are_drawn_per_image_and_fixed_by_the_seed(tiny):
     assert first.min() >= 0 and first.max() <= 1 and first.shape == batch.shape
 
 
+def test_the_two_views_of_an_image_are_augmented_apart(tiny):
+    batch = as_float(tiny.train_images[:8])
+    torch.manual_seed(0)
+    first, second = family.views(batch, family.Params())
+    assert first.shape == second.shape == batch.shape
+    assert all(not torch.equal(a, b) for a, b in zip(first, second, strict=True))
+    torch.manual_seed(0)
+    assert torch.equal(family.views(batch, family.Params())[1], second)
+
+
 def test_the_stop_gradient_sends_no_gradient_through_the_target_branch():
     torch.manual_seed(0)
     x1, x2 = torch.rand(8, 1, 28, 28), torch.rand(8, 1, 28, 28)
