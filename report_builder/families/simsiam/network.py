@@ -15,12 +15,16 @@ FEATURES = 128  # encoder output (the representation kNN reads)
 
 
 def small_cnn() -> nn.Sequential:
-    """28 -> 14 -> 7 -> global average: three 3x3 convolutions with batch norm."""
-    def block(n_in: int, n_out: int) -> list[nn.Module]:
-        return [nn.Conv2d(n_in, n_out, 3, padding=1, bias=False), nn.BatchNorm2d(n_out),
-                nn.ReLU()]
+    """28 -> 14 -> 7 -> global average: three 3x3 convolutions with batch norm and ReLU.
 
-    return nn.Sequential(*block(1, 32), nn.MaxPool2d(2), *block(32, 64), nn.MaxPool2d(2),
+    Where a 2x2 max pool follows a ReLU, it runs before it: ReLU is monotonic, so the max of
+    the ReLUs is the ReLU of the max, with the same gradient, and the ReLU then sees a
+    quarter of the pixels (0.9 of 19 ms a step)."""
+    def block(n_in: int, n_out: int, pool: bool = False) -> list[nn.Module]:
+        layers = [nn.Conv2d(n_in, n_out, 3, padding=1, bias=False), nn.BatchNorm2d(n_out)]
+        return [*layers, nn.MaxPool2d(2), nn.ReLU()] if pool else [*layers, nn.ReLU()]
+
+    return nn.Sequential(*block(1, 32, pool=True), *block(32, 64, pool=True),
                          *block(64, FEATURES), GlobalAverage())
 
 

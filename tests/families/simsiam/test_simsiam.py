@@ -36,6 +36,19 @@ def test_the_two_views_of_an_image_are_augmented_apart(tiny):
     assert torch.equal(family.views(batch, family.Params())[1], second)
 
 
+def test_pooling_before_the_relu_computes_what_relu_then_pool_does():
+    torch.manual_seed(0)
+    net = SimSiam(dim=16, predictor_dim=4)
+    layers = list(net.encoder)
+    assert [type(layer).__name__ for layer in layers[2:4]] == ["MaxPool2d", "ReLU"]
+    as_written = torch.nn.Sequential(*layers[:2], layers[3], layers[2], *layers[4:6],
+                                     layers[7], layers[6], *layers[8:])  # ReLU, then pool
+    x = torch.rand(8, 1, 28, 28, requires_grad=True)
+    ours, theirs = net.encoder(x), as_written(x)
+    assert torch.equal(ours, theirs)
+    assert torch.equal(*(torch.autograd.grad(y.sum(), x)[0] for y in (ours, theirs)))
+
+
 def test_the_stop_gradient_sends_no_gradient_through_the_target_branch():
     torch.manual_seed(0)
     x1, x2 = torch.rand(8, 1, 28, 28), torch.rand(8, 1, 28, 28)
