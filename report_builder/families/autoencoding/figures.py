@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from ... import evaluate as ev
+from ...answers import words_for
 from ...figures import Figure, plot_samples
 from . import measures as ms
 from .drawings import (
@@ -70,9 +71,9 @@ def loss_curves(name: str, run, measured: dict, evaluation) -> Figure:
 
 def sample_grid(name: str, run, measured: dict, evaluation) -> Figure:
     shown = ms.prior_samples(run.model, ms.GRID_SAMPLES, evaluation.seed).cpu().numpy()
-    caption = (f"Run <code>{name}</code>, {run.label}: 100 decodings of z ~ N(0, I). The digit "
-               f"classifier reads {measured['grid_confident']} of them with p > "
-               f"{ev.CONFIDENT}.")
+    judge = words_for(evaluation.data.name)["judge"]
+    caption = (f"Run <code>{name}</code>, {run.label}: 100 decodings of z ~ N(0, I). The "
+               f"{judge} reads {measured['grid_confident']} of them with p > {ev.CONFIDENT}.")
     return plot_samples(f"sample_grid_{name}", caption, f"Z = {run.model.nz}", shown, columns=10)
 
 
@@ -88,7 +89,8 @@ def manifold(name: str, run, measured: dict, evaluation) -> Figure:
 def latent_scatter(name: str, run, measured: dict, evaluation) -> Figure:
     means = ms.posterior_means(run.model, evaluation.test_images).cpu().numpy()
     caption = (f"Run <code>{name}</code>, {run.label}: posterior means of the "
-               f"{len(means)} test images, coloured by digit. Mean spread (standard "
+               f"{len(means)} test images, coloured by "
+               f"{words_for(evaluation.data.name)['noun']} class. Mean spread (standard "
                f"deviation per dimension) {measured['latent_spread']:.2f}.")
     return plot_latent_scatter(f"latent_scatter_{name}", caption,
                                f"KL weight {run.model.beta:g}", means,
