@@ -3,10 +3,14 @@
 A run's time is its steps (epochs of batches, or a family's iterations) times the seconds a
 step of its family takes here. Those come from the run store's record of earlier runs of
 the family on this device and precision (each run.json has its training time), else from a
-few steps timed now, kept in `<cache>/timings.json` so the next dry run is instant. Runs
-train `jobs` at a time, each on its share of the cores, as the build's workers do.
+few steps timed now, kept in `<cache>/timings.json` so the next dry run is instant. A family
+that measures something after every epoch (SimSiam's kNN over the training set's features)
+has that timed once too, spread over the epoch's steps: on 60,000 images it is a quarter of
+an epoch. Runs train `jobs` at a time, each on its share of the cores, as the build's
+workers do.
 """
 
+import contextlib
 import json
 import statistics
 import time
@@ -20,7 +24,7 @@ from .data import Dataset
 from .files import atomic_write_json
 from .runs import RunConfig, RunStore
 from .slices import steps_per_epoch
-from .train import TrainConfig, train
+from .train import Fit, TrainConfig, train
 
 TIMED_STEPS = 8  # after two steps of warm-up (first-call allocations, oneDNN's kernels)
 WARM_UP = 2
@@ -145,6 +149,8 @@ def _timed(store: RunStore, config: RunConfig, data: Dataset, device: str,
     path = store.root / "timings.json"
     kind = f"{config.family}/{config.params.model_dump_json()}/{config.batch_size}/" \
            f"{config.precision}/{device}/{threads}"
+    if families.get(config.family).epoch_end is not None:
+        kind += "/with epoch_end"  # timings kept before it was timed too lack it
     timings = _read(path)
     if kind not in timings:
         timings[kind] = _time_steps(config, data, device, threads)
@@ -154,8 +160,11 @@ def _timed(store: RunStore, config: RunConfig, data: Dataset, device: str,
 
 
 def _time_steps(config: RunConfig, data: Dataset, device: str, threads: int | None) -> float:
+    """Seconds a step takes here: the median of a few steps, plus the family's per-epoch
+    measurement spread over an epoch's steps."""
     family = families.get(config.family)
     marks: list[float] = []
+    epoch_end = 0.0
 
     def on_batch(epoch: int, step: int, losses: dict) -> None:
         marks.append(time.perf_counter())
@@ -169,19 +178,28 @@ def _time_steps(config: RunConfig, data: Dataset, device: str, threads: int | No
                 torch.set_num_threads(threads)
             models = family.build(config.params)
             tensors = family.tensors(data, config.params)
-            # Every epoch has a step at least, so these epochs are enough steps.
-            train(family, config.params, models, tensors,
-                  TrainConfig(epochs=WARM_UP + TIMED_STEPS + 1, lr=config.lr,
-                              batch_size=config.batch_size, seed=0, device=device,
-                              precision=config.precision),
-                  data=data, on_batch=on_batch)
-        except _Enough:
-            pass
+            with contextlib.suppress(_Enough):  # every epoch has a step at least: enough
+                train(family, config.params, models, tensors,
+                      TrainConfig(epochs=WARM_UP + TIMED_STEPS + 1, lr=config.lr,
+                                  batch_size=config.batch_size, seed=0, device=device,
+                                  precision=config.precision),
+                      data=data, on_batch=on_batch)
+            if family.epoch_end is not None:
+                epoch_end = _time_epoch_end(family, config, models, data, device)
         finally:
             torch.set_num_threads(before)
     # The median step: a step that another process slowed down says nothing of the rest.
-    return statistics.median(after - before for before, after in zip(
+    step = statistics.median(after - before for before, after in zip(
         marks[WARM_UP:], marks[WARM_UP + 1:], strict=False))
+    return step + epoch_end / steps_per_epoch(config, len(data.train_labels))
+
+
+def _time_epoch_end(family, config: RunConfig, models, data: Dataset, device: str) -> float:
+    autocast = torch.autocast(torch.device(device).type, dtype=torch.bfloat16,
+                              enabled=config.precision == "bf16")
+    started = time.perf_counter()
+    family.epoch_end(models, config.params, data, Fit(autocast, 1.0, config.epochs))
+    return time.perf_counter() - started
 
 
 def _read(path: Path) -> dict:

@@ -1,6 +1,7 @@
 """Estimates of a build's training time: from earlier runs here, else from timed steps."""
 
 import json
+import time
 
 import pytest
 
@@ -52,6 +53,26 @@ def test_without_a_record_a_few_steps_are_timed_once_and_kept(tmp_path, tiny, mo
     monkeypatch.setattr(est, "_time_steps", timed_again)
     [again] = est.estimate({"ae": config}, store, tiny, "cpu", jobs=1)
     assert again.seconds == run.seconds
+
+
+def test_a_measurement_after_every_epoch_is_part_of_a_timed_step(tmp_path, tiny, monkeypatch):
+    """SimSiam measures a kNN over the training set after every epoch: the estimate spreads
+    one such measurement, timed, over an epoch's steps."""
+    from dataclasses import replace
+
+    from report_builder.families import simsiam
+
+    config = RunConfig.make("simsiam", 1, batch_size=16)
+    [plain] = est.estimate({"s": config}, RunStore(tmp_path / "a"), tiny, "cpu", jobs=1)
+
+    def slow_epoch_end(*args):
+        time.sleep(0.8)
+        return {}
+
+    monkeypatch.setattr(simsiam, "FAMILY", replace(simsiam.FAMILY, epoch_end=slow_epoch_end))
+    [measured] = est.estimate({"s": config}, RunStore(tmp_path / "b"), tiny, "cpu", jobs=1)
+    # 0.8 s an epoch, in one epoch's steps: 0.8 s more for the run (timing noise aside)
+    assert measured.seconds - plain.seconds == pytest.approx(0.8, abs=0.4)
 
 
 def test_a_family_counting_iterations_says_iterations():
