@@ -22,17 +22,17 @@ per second, the ratio to a course notebook's loop, and the share of the FLOP bou
   threads. The share is that bound over the measured step: 100% would be a step that is
   nothing but GEMM at peak.
 - *Where the time goes* (`--split`): one short run of the shared loop under torch.profiler,
-  each op's own time put in the phase it ran in: data (the loop's batch gathering, outside
-  the family's step), augment (a family's range named "augment"), forward (the rest of the
-  step: ddpm's weight average too, 0.2 ms), backward (the autograd engine's), optimizer
-  (`Optimizer.*`: its step and zero_grad). The shares are the profile's; the ms are those
-  shares of the unprofiled step.
-  *Kernels* is the share of the step in convolution and matrix-product kernels, and
-  *kernel rate* the step's FLOPs over the time in them, as a share of the GEMM peak: a step
-  whose kernels are most of its time but far from peak is bound by how well those kernels
-  suit its small layers; one whose kernels are a small share is bound by everything else
-  (norms, activations, pooling, Python). The profiler adds a few microseconds to every op,
-  so steps of many small ops show a little more time outside the kernels than they spend.
+  each op's own time put in the phase it ran in: data (the loop outside the family's step:
+  gathering each batch, and the run's set-up spread over the profiled steps), augment (a
+  family's range named "augment"), forward (the rest of the step: ddpm's weight average
+  too, 0.2 ms), backward (the autograd engine's), optimizer (`Optimizer.*`: its step and
+  zero_grad). The profiler adds a few microseconds to every op, so the phases are given as
+  the profile's shares of the unprofiled step. *Kernels*: the profiled seconds a step
+  spends in convolution and matrix-product kernels (large ops, which the profiler barely
+  slows) as a share of the unprofiled step; *kernel rate*: the step's FLOPs over that time,
+  as a share of the GEMM peak. A step whose kernels are most of its time but far from peak
+  is bound by how well those kernels suit its small layers; one whose kernels are a small
+  share is bound by everything else (norms, activations, pooling, Python).
 
 A benchmark, not a test: it asserts nothing.
 """
@@ -80,13 +80,7 @@ def config_of(problem: str, run: str | None, precision: str):
 
 def our_steps(config, data, steps: int):
     """Yields (seconds, images) of each step of the shared loop, in the build's precision."""
-    family = families.get(config.family)
-    torch.manual_seed(0)
-    models = family.build(config.params)
-    tensors = family.tensors(data, config.params)
-    train_config = TrainConfig(1, config.lr, config.batch_size, 0, precision=config.precision)
-    short = [t[:config.batch_size * (steps + 1) * _images_per_step(family, config)]
-             for t in tensors]
+    family, models, short, train_config = _short_run(config, data, steps)
     stamps: list[float] = []
     while True:
         stamps.clear()
@@ -96,41 +90,54 @@ def our_steps(config, data, steps: int):
         yield from ((seconds, per_step) for seconds in np.diff(stamps))
 
 
+def _short_run(config, data, steps: int, family=None):
+    """The family (or a stand-in for it), its fresh networks, enough training images for
+    `steps` steps, and the run's training settings for one epoch."""
+    family = family or families.get(config.family)
+    torch.manual_seed(0)
+    models = family.build(config.params)
+    n = config.batch_size * _images_per_step(family, config) * (steps + 1)
+    short = [t[:n] for t in family.tensors(data, config.params)]
+    return family, models, short, TrainConfig(1, config.lr, config.batch_size, 0,
+                                              precision=config.precision)
+
+
 def step_split(config, data, steps: int) -> tuple[dict[str, float], float]:
-    """Shares of a step's time by phase, and the share in convolution and matmul kernels,
-    from one profiled short run of the shared loop (its epoch-end measurements left out)."""
+    """Seconds a step spends in each phase and in convolution and matmul kernels, from one
+    profiled short run of the shared loop (its epoch-end measurements left out)."""
     family = families.get(config.family)
-    traced = dataclasses.replace(family, step=_in_range("step", family.step),
+    ranged = dataclasses.replace(family, step=_in_range("step", family.step),
                                  epoch_end=family.epoch_end and _in_range("epoch end",
                                                                           family.epoch_end))
-    torch.manual_seed(0)
-    models = traced.build(config.params)
-    n = config.batch_size * _images_per_step(family, config) * (steps + 1)
-    short = [t[:n] for t in traced.tensors(data, config.params)]
-    train_config = TrainConfig(1, config.lr, config.batch_size, 0, precision=config.precision)
-    train(traced, config.params, models, short, train_config, data=data)  # warm-up
+    _, models, short, train_config = _short_run(config, data, steps, ranged)
+    train(ranged, config.params, models, short, train_config, data=data)  # warm-up
+    done = []
     with profile(activities=[ProfilerActivity.CPU]) as profiled:
-        train(traced, config.params, models, short, train_config, data=data)
-    return split(profiled.events())
+        train(ranged, config.params, models, short, train_config, data=data,
+              on_batch=lambda *_: done.append(1))
+    phases, kernels = split(profiled.events())
+    return ({phase: seconds / len(done) for phase, seconds in phases.items()},
+            kernels / len(done))
 
 
 PHASES = ("data", "augment", "forward", "backward", "optimizer")
 KERNELS = re.compile(r"aten::(_?convolution|mkldnn_convolution|convolution_backward|"
+                     r"_slow_conv2d_forward|_slow_conv2d_backward|slow_conv_transpose2d|"
                      r"addmm|mm|bmm|baddbmm|_addmm_activation|linear)$")
 
 
 def split(events) -> tuple[dict[str, float], float]:
-    """Each op's own time by the phase its enclosing ranges name (see the module's doc)."""
-    seconds, kernels = dict.fromkeys(PHASES, 0.0), 0.0
+    """Seconds of each phase (see the module's doc) and of the kernels among them: each op's
+    own time, by the ranges around it."""
+    own_seconds, kernels = dict.fromkeys(PHASES, 0.0), 0.0
     for event in events:
         phase = phase_of(_ranges(event))
         if phase is None:
             continue
-        seconds[phase] += event.self_cpu_time_total
+        own_seconds[phase] += event.self_cpu_time_total / 1e6
         if KERNELS.match(event.name):
-            kernels += event.self_cpu_time_total
-    total = sum(seconds.values())
-    return {phase: value / total for phase, value in seconds.items()}, kernels / total
+            kernels += event.self_cpu_time_total / 1e6
+    return own_seconds, kernels
 
 
 def _ranges(event) -> list[str]:
@@ -307,10 +314,11 @@ def print_splits(splits) -> None:
     print("\nWhere a step's time goes (ms of the unprofiled step, by the profile's shares):")
     print(f"{'family':14s} {'step ms':>7s} " + " ".join(f"{p:>9s}" for p in PHASES)
           + f" {'kernels':>8s} {'kernel rate':>11s}")
-    for label, step, bound, shares, kernels in splits:
+    for label, step, bound, phases, kernels in splits:
+        profiled = sum(phases.values())
         print(f"{label:14s} {1000 * step:7.1f} "
-              + " ".join(f"{1000 * step * shares[p]:9.1f}" for p in PHASES)
-              + f" {100 * kernels:7.0f}% {100 * bound / (step * kernels):10.0f}%")
+              + " ".join(f"{1000 * step * phases[p] / profiled:9.1f}" for p in PHASES)
+              + f" {100 * kernels / step:7.0f}% {100 * bound / kernels:10.0f}%")
 
 
 if __name__ == "__main__":

@@ -150,7 +150,9 @@ def _timed(store: RunStore, config: RunConfig, data: Dataset, device: str,
     kind = f"{config.family}/{config.params.model_dump_json()}/{config.batch_size}/" \
            f"{config.precision}/{device}/{threads}"
     if families.get(config.family).epoch_end is not None:
-        kind += "/with epoch_end"  # timings kept before it was timed too lack it
+        # Its share of a step depends on the data (a kNN over the training set's features);
+        # timings kept before it was timed at all lack this part of the key.
+        kind += f"/with epoch_end on {data.fingerprint}"
     timings = _read(path)
     if kind not in timings:
         timings[kind] = _time_steps(config, data, device, threads)

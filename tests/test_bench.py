@@ -54,7 +54,7 @@ def test_family_speed_puts_each_op_in_the_phase_it_ran_in():
 
     family_speed = load("family_speed")
     layer = torch.nn.Linear(32, 32)
-    optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
+    optimizer = torch.optim.SGD(layer.parameters(), lr=0.1, momentum=0.9, foreach=True)
     with profile(activities=[ProfilerActivity.CPU]) as profiled:
         index = torch.randperm(64)[:16]  # the loop's batch gathering: outside the step
         with record_function("step"):
@@ -65,8 +65,12 @@ def test_family_speed_puts_each_op_in_the_phase_it_ran_in():
             loss.backward()
             optimizer.step()
         with record_function("epoch end"):  # left out
-            layer(torch.rand(4096, 32)).sum()
-    shares, kernels = family_speed.split(profiled.events())
-    assert set(shares) == set(family_speed.PHASES)
-    assert all(shares[phase] > 0 for phase in family_speed.PHASES)
-    assert abs(sum(shares.values()) - 1) < 1e-9 and 0 < kernels < 1
+            layer(torch.rand(4096, 32)).cumsum(0)
+    phase = {event.name: family_speed.phase_of(family_speed._ranges(event))
+             for event in profiled.events()}
+    assert phase["aten::randperm"] == "data" and phase["aten::flip"] == "augment"
+    assert phase["aten::square"] == "forward" and phase["aten::mm"] == "backward"
+    assert phase["aten::_foreach_add_"] == "optimizer" and phase["aten::cumsum"] is None
+    seconds, kernels = family_speed.split(profiled.events())
+    assert set(seconds) == set(family_speed.PHASES)
+    assert all(value > 0 for value in seconds.values()) and 0 < kernels < sum(seconds.values())

@@ -127,8 +127,8 @@ def augment(images: torch.Tensor, params: Params) -> torch.Tensor:
 
 def views(images: torch.Tensor, params: Params) -> tuple[torch.Tensor, torch.Tensor]:
     """Two augmented views of each image, drawn in one call on the batch twice over: every
-    copy gets its own parameters, and kornia's per-call cost is paid once (4.7 against
-    6.7 ms for two views of 64 images)."""
+    copy gets its own parameters, and kornia's per-call cost is paid once (4.6 against
+    6.7 ms for two views of 64 images; 3.6 ms with the crop as one resampling)."""
     return augment(torch.cat([images, images]), params).chunk(2)
 
 
