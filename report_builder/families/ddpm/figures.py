@@ -132,8 +132,8 @@ def samples(name, run, measured, evaluation) -> Figure:
     scores = "; ".join(f"{row} steps {fid['frechet']:.1f} ± {fid['frechet_se']:.1f}"
                        for row, fid in zip(names, fids, strict=True))
     caption = (f"Run <code>{name}</code>, {run.label}: {SHOWN} samples per sampler, each column "
-               f"from the same x_T. FID ({evaluation.n_samples} samples, the digit "
-               f"classifier's features): {scores}.")
+               f"from the same x_T. FID ({evaluation.n_samples} samples, the "
+               f"{words_for(evaluation.data.name)['judge']}'s features): {scores}.")
     images = to_unit(torch.stack([row.cpu() for row in rows])).numpy()
     return Figure(f"samples_{name}", caption, {"samples": images}, (run.label, tuple(names)),
                   "ddpm_samples")
