@@ -103,8 +103,8 @@ def _short_run(config, data, steps: int, family=None):
 
 
 def step_split(config, data, steps: int) -> tuple[dict[str, float], float]:
-    """Seconds a step spends in each phase and in convolution and matmul kernels, from one
-    profiled short run of the shared loop (its epoch-end measurements left out)."""
+    """Each phase's share of a step, and the seconds a step spends in convolution and matmul
+    kernels, from one profiled short run of the shared loop (its epoch end left out)."""
     family = families.get(config.family)
     ranged = dataclasses.replace(family, step=_in_range("step", family.step),
                                  epoch_end=family.epoch_end and _in_range("epoch end",
@@ -116,8 +116,8 @@ def step_split(config, data, steps: int) -> tuple[dict[str, float], float]:
         train(ranged, config.params, models, short, train_config, data=data,
               on_batch=lambda *_: done.append(1))
     phases, kernels = split(profiled.events())
-    return ({phase: seconds / len(done) for phase, seconds in phases.items()},
-            kernels / len(done))
+    total = sum(phases.values())
+    return {phase: seconds / total for phase, seconds in phases.items()}, kernels / len(done)
 
 
 PHASES = ("data", "augment", "forward", "backward", "optimizer")
@@ -304,7 +304,7 @@ def main() -> None:
                   f"{rate:8.0f} {course:8.0f} {rate / course:8.2f} {1000 * bound:8.1f} "
                   f"{100 * bound / ours:7.0f}%")
             if args.split:
-                splits.append((label, ours, flops / peak[precision],
+                splits.append((label, ours, bound,
                                *step_split(config, data, args.steps)))
     if splits:
         print_splits(splits)
@@ -315,9 +315,8 @@ def print_splits(splits) -> None:
     print(f"{'family':14s} {'step ms':>7s} " + " ".join(f"{p:>9s}" for p in PHASES)
           + f" {'kernels':>8s} {'kernel rate':>11s}")
     for label, step, bound, phases, kernels in splits:
-        profiled = sum(phases.values())
         print(f"{label:14s} {1000 * step:7.1f} "
-              + " ".join(f"{1000 * step * phases[p] / profiled:9.1f}" for p in PHASES)
+              + " ".join(f"{1000 * step * phases[p]:9.1f}" for p in PHASES)
               + f" {100 * kernels / step:7.0f}% {100 * bound / kernels:10.0f}%")
 
 

@@ -10,6 +10,7 @@ import torch
 
 from . import evaluate as ev
 from . import families
+from .answers import words_for
 from .data import Dataset
 from .runs import Run, RunStore
 
@@ -27,6 +28,11 @@ class Evaluation:
     test_labels: torch.Tensor
     n_samples: int
     seed: int
+
+    @property
+    def words(self) -> dict[str, str]:
+        """What captions call one image of this data set and its judge (answers.WORDS)."""
+        return words_for(self.data.name)
 
     def metrics(self, run: Run) -> dict:
         return self.cached(run, "judge", run.family.measure)

@@ -9,7 +9,6 @@ import numpy as np
 import torch
 
 from ... import evaluate as ev
-from ...answers import words_for
 from ...figures import Figure, plot_samples
 from . import measures as ms
 from .drawings import (
@@ -71,7 +70,7 @@ def loss_curves(name: str, run, measured: dict, evaluation) -> Figure:
 
 def sample_grid(name: str, run, measured: dict, evaluation) -> Figure:
     shown = ms.prior_samples(run.model, ms.GRID_SAMPLES, evaluation.seed).cpu().numpy()
-    judge = words_for(evaluation.data.name)["judge"]
+    judge = evaluation.words["judge"]
     caption = (f"Run <code>{name}</code>, {run.label}: 100 decodings of z ~ N(0, I). The "
                f"{judge} reads {measured['grid_confident']} of them with p > {ev.CONFIDENT}.")
     return plot_samples(f"sample_grid_{name}", caption, f"Z = {run.model.nz}", shown, columns=10)
@@ -90,7 +89,7 @@ def latent_scatter(name: str, run, measured: dict, evaluation) -> Figure:
     means = ms.posterior_means(run.model, evaluation.test_images).cpu().numpy()
     caption = (f"Run <code>{name}</code>, {run.label}: posterior means of the "
                f"{len(means)} test images, coloured by "
-               f"{words_for(evaluation.data.name)['noun']} class. Mean spread (standard "
+               f"{evaluation.words['noun']} class. Mean spread (standard "
                f"deviation per dimension) {measured['latent_spread']:.2f}.")
     return plot_latent_scatter(f"latent_scatter_{name}", caption,
                                f"KL weight {run.model.beta:g}", means,

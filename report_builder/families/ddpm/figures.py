@@ -7,7 +7,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from ...answers import words_for
 from ...figures import Figure, drawing, label_rows, montage, show_grid, smooth, to_png
 from .sampling import Denoiser, ddim_samples, ddpm_samples
 from .schedule import process as process_of
@@ -133,7 +132,7 @@ def samples(name, run, measured, evaluation) -> Figure:
                        for row, fid in zip(names, fids, strict=True))
     caption = (f"Run <code>{name}</code>, {run.label}: {SHOWN} samples per sampler, each column "
                f"from the same x_T. FID ({evaluation.n_samples} samples, the "
-               f"{words_for(evaluation.data.name)['judge']}'s features): {scores}.")
+               f"{evaluation.words['judge']}'s features): {scores}.")
     images = to_unit(torch.stack([row.cpu() for row in rows])).numpy()
     return Figure(f"samples_{name}", caption, {"samples": images}, (run.label, tuple(names)),
                   "ddpm_samples")
@@ -207,7 +206,7 @@ def trajectory(name, run, measured, evaluation) -> Figure:
     caption = (f"Run <code>{name}</code>, {run.label}: the predicted x̂_0 along one DDPM "
                f"reverse process for {TRAJECTORY_SAMPLES} samples (top, t falling to the "
                f"right). Below, over the {evaluation.n_samples} measured samples: the share "
-               f"whose x̂_0 the {words_for(evaluation.data.name)['judge']} already reads as "
+               f"whose x̂_0 the {evaluation.words['judge']} already reads as "
                "the sample's final class "
                "(± SE), and the mean absolute pixel difference between x̂_0 and the final "
                "sample.")

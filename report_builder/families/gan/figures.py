@@ -6,7 +6,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ... import evaluate as ev
-from ...answers import words_for
 from ...figures import TILE, Figure, drawing, plot_interpolation, show_grid, smooth, to_png
 from .measures import (
     EPSILON,
@@ -52,7 +51,7 @@ def perturbation(name: str, run, measured: dict, evaluation) -> Figure:
     found = perturbed(run, evaluation.test_images.device)
     shown = found["order"][:SHOWN_DIMS]
     summary = measured["perturbation"]
-    words = words_for(evaluation.data.name)
+    words = evaluation.words
     caption = (f"Run <code>{name}</code>, {run.label}, final generator: G(z) for one random z, "
                f"then G(z + {EPSILON:g}·e<sub>d</sub>) for the {SHOWN_DIMS} of its "
                f"{summary['dims']} dimensions d whose perturbation changes the image most, "
@@ -81,7 +80,7 @@ def interpolation(name: str, run, measured: dict, evaluation) -> Figure:
                f"(z0, z1), a = 0, 0.1, ..., 1 from left (G(z1)) to right (G(z0)). Rows "
                f"\"z path\" decode a·z0 + (1 − a)·z1; rows \"pixel blend\" show "
                f"a·G(z0) + (1 − a)·G(z1). In brackets: the "
-               f"{words_for(evaluation.data.name)['judge']}'s mean top-class "
+               f"{evaluation.words['judge']}'s mean top-class "
                f"probability over the nine inner images; over these and {MEASURED_PAIRS - PAIRS} "
                f"more pairs "
                f"{latent['inner_mean']:.2f} on the z paths ({latent['confident_share']:.0%} "
@@ -105,7 +104,7 @@ def fid_over_training(names: list[str], runs: dict, measured: dict[str, dict],
                      f"{measured[name]['best_iteration']}" for name in names)
     caption = (f"FID of {first['fid_samples']:,} samples of each generator snapshot against "
                f"the {first['fid_test_images']:,} test images, in the feature space of the "
-               f"{words_for(evaluation.data.name)['judge']} this build trained (lower is "
+               f"{evaluation.words['judge']} this build trained (lower is "
                f"better; log scale). Star: "
                f"each run's best snapshot ({best}). Dashed: the floor, "
                f"{first['fid_samples']:,} real training images against the same test images "
